@@ -1,0 +1,194 @@
+//! Configuration from flags and PARINDEX_* environment variables, read once into typed
+//! structs; and starting the server with it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use parindex_store::Store;
+use parindex_web::{AppState, WebConfig};
+
+/// Where the data lives.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Folder for the embedded database and evidence files.
+    #[arg(long, env = "PARINDEX_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite://path?mode=rwc or postgres://user@host/db. Default: SQLite in the data folder.
+    #[arg(long, env = "PARINDEX_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Evidence storage: a local folder (file:///path, or a plain path) or s3://bucket/prefix
+    /// (with PARINDEX_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY). Default: <data-dir>/evidence.
+    #[arg(long, env = "PARINDEX_STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "PARINDEX_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl DbArgs {
+    /// Creates the data folder as needed, connects and migrates. Returns the store and the
+    /// evidence storage URL.
+    pub async fn open(&self) -> Result<(Store, String), String> {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("parindex.db").display()
+                )
+            }
+        };
+        let evidence = self.evidence_url();
+        let store = Store::connect(&url, self.db_max_connections)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot open the database {}: {e}",
+                    parindex_store::db::redact_url(&url)
+                )
+            })?;
+        Ok((store, evidence))
+    }
+
+    fn evidence_url(&self) -> String {
+        match self.storage_url.as_deref() {
+            Some(url) => url.to_owned(),
+            None => self.data_dir.join("evidence").display().to_string(),
+        }
+    }
+
+    /// Opens the evidence store (creating a local folder if needed).
+    pub fn open_evidence(&self) -> Result<parindex_store::evidence::EvidenceStore, String> {
+        let url = self.evidence_url();
+        parindex_store::evidence::EvidenceStore::from_env(&url)
+            .map_err(|e| format!("evidence storage {url}: {e}"))
+    }
+}
+
+/// Settings of `serve` and `demo`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "PARINDEX_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The province's name, shown in the header.
+    #[arg(long, env = "PARINDEX_PROVINCE_NAME")]
+    pub province_name: Option<String>,
+    /// The public URL; an https:// URL makes cookies Secure.
+    #[arg(long, env = "PARINDEX_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Minutes of inactivity that end a session.
+    #[arg(long, env = "PARINDEX_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// The largest evidence file accepted, in MB.
+    #[arg(long, env = "PARINDEX_MAX_UPLOAD_MB", default_value_t = 100)]
+    pub max_upload_mb: u64,
+    /// Hours after which a session ends, however active.
+    #[arg(long, env = "PARINDEX_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PARINDEX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let json = std::env::var("PARINDEX_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
+    if demo {
+        // The demo never touches real data: it gets its own folder, wiped at each start.
+        if args.db.database_url.is_none() {
+            args.db.data_dir = args.db.data_dir.join("demo");
+            let _ = std::fs::remove_dir_all(&args.db.data_dir);
+        }
+    }
+    let (store, evidence) = args.db.open().await?;
+    let evidence_store = args.db.open_evidence()?;
+    let province_name = match (&args.province_name, demo) {
+        (Some(name), _) => name.clone(),
+        (None, true) => crate::demo::PROVINCE_NAME.to_owned(),
+        (None, false) => WebConfig::default().province_name,
+    };
+    if demo {
+        let accounts = crate::demo::seed(&store).await?;
+        crate::demo::print_accounts(&accounts, args.bind);
+    } else if store
+        .list_users()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        eprintln!(
+            "No accounts yet. Create the first administrator with:\n  parindex user create --username admin --full-name \"Quản trị hệ thống\" --role system_admin"
+        );
+    }
+    let config = WebConfig {
+        province_name,
+        demo,
+        secure_cookies: args
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        session_idle_timeout: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+        session_absolute_timeout: Duration::from_secs(args.session_max_hours.max(1) * 3600),
+        max_upload_bytes: args.max_upload_mb.max(1).saturating_mul(1024 * 1024),
+        ..WebConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    tracing::info!(
+        bind = %args.bind,
+        backend = ?store.backend(),
+        evidence = %evidence,
+        "parindex listening on http://{}",
+        args.bind
+    );
+    parindex_web::serve(
+        listener,
+        AppState::new(store, config, evidence_store),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then finishes the requests in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}

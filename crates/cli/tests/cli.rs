@@ -1,0 +1,390 @@
+//! The `parindex` binary, run for real: zero-configuration start, graceful shutdown, the
+//! first administrator, and `audit verify` catching a tampered row on both backends.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use parindex_store::Backend;
+use parindex_store::testing::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_parindex");
+
+/// A fresh working directory; the process id and a clock reading keep parallel runs apart.
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "parindex-cli-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET http://addr/path with a bare HTTP/1.0 request; the status code, or None if refused.
+fn http_status(addr: &str, path: &str) -> Option<u16> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn wait_ready(addr: &str, child: &mut Child) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if http_status(addr, "/healthz") == Some(200) {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("parindex exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("parindex did not answer /healthz within 20 s");
+}
+
+fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .envs(envs.iter().copied())
+        .env_remove("PARINDEX_DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn serve_with_no_configuration_creates_its_data_and_stops_on_sigterm() {
+    let dir = temp_dir("serve");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", &addr])
+        .current_dir(&dir)
+        .env_remove("PARINDEX_DATABASE_URL")
+        .env_remove("PARINDEX_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(&addr, &mut child);
+    assert_eq!(http_status(&addr, "/readyz"), Some(200));
+    assert_eq!(http_status(&addr, "/login"), Some(200));
+    assert!(dir.join("data/parindex.db").exists());
+    assert!(dir.join("data/evidence").is_dir());
+    // WAL mode leaves its -wal file beside the database while the server runs.
+    assert!(
+        dir.join("data/parindex.db-wal").exists(),
+        "SQLite runs in WAL mode"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(exit.success(), "exit {exit}: {log}");
+    assert!(log.contains("shutdown requested"), "{log}");
+    assert!(
+        log.contains("create the first administrator")
+            || log.contains("Create the first administrator"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_default_port_is_8080_on_loopback() {
+    let (code, help) = run(&temp_dir("help"), &["serve", "--help"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("127.0.0.1:8080")
+            && help.contains("PARINDEX_BIND")
+            && help.contains("PARINDEX_DATABASE_URL")
+    );
+}
+
+async fn audit_verify_catches_tampering(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let dir = temp_dir("audit");
+    let url = db.url.clone();
+    let with_url = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--database-url", &url]);
+        run(&dir, &full, &[])
+    };
+    let (code, out) = with_url(&[
+        "user",
+        "create",
+        "--username",
+        "admin",
+        "--full-name",
+        "Quản trị",
+        "--role",
+        "system_admin",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("One-time password"), "{out}");
+    let (code, out) = with_url(&["user", "reset-password", "admin"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = with_url(&["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 3 records"), "{out}");
+
+    let drop_guard = match backend {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    sqlx::query(drop_guard)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET after_json = '{\"role\":\"viewer\"}' WHERE seq = 2")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let (code, out) = with_url(&["audit", "verify"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("BROKEN at record 2"), "{out}");
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_catches_tampering_sqlite() {
+    audit_verify_catches_tampering(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_catches_tampering_postgres() {
+    audit_verify_catches_tampering(Backend::Postgres).await;
+}
+
+#[test]
+fn demo_seeds_a_labelled_province_with_every_role() {
+    let dir = temp_dir("demo");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["demo", "--bind", &addr])
+        .current_dir(&dir)
+        .env_remove("PARINDEX_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&addr, &mut child);
+    let _ = child.kill();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let _ = child.wait();
+    assert!(out.contains("DEMO") && out.contains("DỮ LIỆU MẪU"), "{out}");
+    for role in [
+        "Quản trị hệ thống",
+        "Thường trực",
+        "Cán bộ đầu mối",
+        "Thủ trưởng đơn vị",
+        "Thành viên tổ thẩm định",
+        "Thành viên hội đồng",
+        "Cơ quan cung cấp số liệu",
+        "Cán bộ điều tra XHH",
+        "Lãnh đạo (chỉ xem)",
+    ] {
+        assert!(out.contains(role), "no demo account for {role}: {out}");
+    }
+    // The demo lives apart from real data.
+    assert!(dir.join("data/demo/parindex.db").exists());
+    assert!(!dir.join("data/parindex.db").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/index-sets")
+        .join(name)
+}
+
+#[test]
+fn index_set_validate_reports_the_shipped_shapes_and_refuses_bad_files() {
+    let dir = temp_dir("validate");
+    let so = shipped("minh-hoa-2021-so.yaml");
+    let (code, out) = run(&dir, &["index-set", "validate", so.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần; 75 + 25 = 100"),
+        "{out}"
+    );
+    let huyen = shipped("minh-hoa-2021-huyen.yaml");
+    let (code, out) = run(
+        &dir,
+        &["index-set", "validate", huyen.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("8 lĩnh vực / 44 tiêu chí / 94 tiêu chí thành phần; 75 + 25 = 100"),
+        "{out}"
+    );
+
+    let broken = std::fs::read_to_string(&so)
+        .unwrap()
+        .replacen("max: 8.5", "max: 9.5", 1);
+    let broken_path = dir.join("sai-tong.yaml");
+    std::fs::write(&broken_path, broken).unwrap();
+    let (code, out) = run(
+        &dir,
+        &["index-set", "validate", broken_path.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("KHÔNG HỢP LỆ"), "{out}");
+    let garbage = dir.join("rac.yaml");
+    std::fs::write(&garbage, "nodes: [unclosed").unwrap();
+    let (code, out) = run(
+        &dir,
+        &["index-set", "validate", garbage.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn index_set_import_export_and_diff() {
+    let dir = temp_dir("sets");
+    let data = dir.join("data");
+    let data_arg = data.to_str().unwrap().to_owned();
+    let so = shipped("minh-hoa-2021-so.yaml");
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "import",
+            "--data-dir",
+            &data_arg,
+            so.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Imported MH-2021-SO as draft"), "{out}");
+    let xlsx = dir.join("so.xlsx");
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "export",
+            "--data-dir",
+            &data_arg,
+            "MH-2021-SO",
+            "--format",
+            "xlsx",
+            "--output",
+            xlsx.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    // The exported workbook validates like the YAML it came from.
+    let (code, out) = run(
+        &dir,
+        &["index-set", "validate", xlsx.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần"),
+        "{out}"
+    );
+    let (code, yaml) = run(
+        &dir,
+        &["index-set", "export", "--data-dir", &data_arg, "MH-2021-SO"],
+        &[],
+    );
+    assert_eq!(code, 0, "{yaml}");
+    assert!(yaml.contains("code: MH-2021-SO"));
+    // A changed title shows in the diff against the stored set.
+    let changed = std::fs::read_to_string(&so).unwrap().replacen(
+        "Công tác chỉ đạo, điều hành cải cách hành chính",
+        "Chỉ đạo, điều hành cải cách hành chính",
+        1,
+    );
+    let changed_path = dir.join("moi.yaml");
+    std::fs::write(&changed_path, changed).unwrap();
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "diff",
+            "--data-dir",
+            &data_arg,
+            "MH-2021-SO",
+            changed_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("~ 1: Tên"), "{out}");
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "diff",
+            "--data-dir",
+            &data_arg,
+            "MH-2021-SO",
+            "MH-2021-SO",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No differences"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

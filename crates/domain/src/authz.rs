@@ -1,0 +1,173 @@
+//! Authorization policy: which actor may take which action on which object. Pure; every
+//! route asks this before it reads or changes anything.
+
+use crate::role::{Role, RoleGrant};
+
+/// Who is acting: the user and the role grant they are using right now (shown in the header).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub grant: RoleGrant,
+}
+
+/// Things a user can try to do. Object-level actions carry the unit they touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See the unit registry (unit-bound roles see only their own unit in it).
+    ListUnits,
+    /// Open one unit's page.
+    ViewUnit { unit_id: i64 },
+    /// Create, edit, deactivate or import units and unit groups.
+    ManageUnits,
+    /// Create users, grant roles, reset passwords, disable accounts.
+    ManageUsers,
+    /// Browse the audit log.
+    ViewAuditLog,
+    /// Read index sets (every role: units score against them, appraisers check by them).
+    ViewIndexSets,
+    /// Create, import, edit, publish, clone and map index sets.
+    ManageIndexSets,
+    /// Set up evaluation periods, grant extensions, reopen submissions, see the progress board.
+    ManagePeriods,
+    /// Read a unit's self-assessment sheet.
+    ViewSelfAssessment { unit_id: i64 },
+    /// Enter facts and notes on a unit's self-assessment sheet.
+    EditSelfAssessment { unit_id: i64 },
+    /// Approve and submit a unit's self-assessment (the unit head).
+    SubmitSelfAssessment { unit_id: i64 },
+    /// Open a unit's evidence files: only that unit, the appraisers, the secretariat and the
+    /// council (not the read-only viewer).
+    ViewEvidence { unit_id: i64 },
+}
+
+/// The policy's answer. `NotFound` is used for objects outside the actor's scope, so the
+/// existence of another unit's data is not revealed (a foreign object answers 404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Allowed,
+    Forbidden,
+    NotFound,
+}
+
+impl Actor {
+    pub fn role(&self) -> Role {
+        self.grant.role
+    }
+
+    /// Decides whether this actor may take `action`.
+    pub fn may(&self, action: Action) -> Access {
+        let role = self.grant.role;
+        let allowed = match action {
+            Action::ListUnits => true,
+            Action::ViewUnit { unit_id } => {
+                if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
+                    return Access::NotFound;
+                }
+                true
+            }
+            Action::ManageUnits => matches!(role, Role::SystemAdmin | Role::Secretariat),
+            Action::ManageUsers => matches!(role, Role::SystemAdmin),
+            Action::ViewAuditLog => matches!(role, Role::SystemAdmin | Role::Secretariat),
+            Action::ViewIndexSets => true,
+            Action::ManageIndexSets => matches!(role, Role::SystemAdmin | Role::Secretariat),
+            Action::ManagePeriods => matches!(role, Role::SystemAdmin | Role::Secretariat),
+            Action::ViewSelfAssessment { unit_id } => {
+                if role.is_unit_bound() {
+                    if self.grant.unit_id != Some(unit_id) {
+                        return Access::NotFound;
+                    }
+                    true
+                } else {
+                    // Appraisers, the secretariat and the council read every unit's sheet;
+                    // the survey operator and external providers have no business there.
+                    matches!(
+                        role,
+                        Role::SystemAdmin
+                            | Role::Secretariat
+                            | Role::Appraiser
+                            | Role::CouncilMember
+                            | Role::Viewer
+                    )
+                }
+            }
+            Action::ViewEvidence { unit_id } => {
+                if role.is_unit_bound() {
+                    if self.grant.unit_id != Some(unit_id) {
+                        return Access::NotFound;
+                    }
+                    true
+                } else {
+                    matches!(
+                        role,
+                        Role::SystemAdmin
+                            | Role::Secretariat
+                            | Role::Appraiser
+                            | Role::CouncilMember
+                    )
+                }
+            }
+            Action::EditSelfAssessment { unit_id } | Action::SubmitSelfAssessment { unit_id } => {
+                if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
+                    return Access::NotFound;
+                }
+                match action {
+                    Action::EditSelfAssessment { .. } => role.is_unit_bound(),
+                    _ => role == Role::UnitHead,
+                }
+            }
+        };
+        if allowed {
+            Access::Allowed
+        } else {
+            Access::Forbidden
+        }
+    }
+
+    /// The only unit a unit-bound actor can see, or None when the actor sees every unit.
+    pub fn unit_restriction(&self) -> Option<i64> {
+        if self.grant.role.is_unit_bound() {
+            // A unit-bound grant always has a unit (RoleGrant::validate); -1 matches nothing
+            // should bad data ever slip through, failing closed.
+            Some(self.grant.unit_id.unwrap_or(-1))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, unit_id: Option<i64>) -> Actor {
+        Actor {
+            user_id: 1,
+            grant: RoleGrant { role, unit_id },
+        }
+    }
+
+    #[test]
+    fn unit_officer_sees_only_own_unit() {
+        let a = actor(Role::UnitOfficer, Some(7));
+        assert_eq!(a.may(Action::ViewUnit { unit_id: 7 }), Access::Allowed);
+        assert_eq!(a.may(Action::ViewUnit { unit_id: 8 }), Access::NotFound);
+        assert_eq!(a.may(Action::ManageUnits), Access::Forbidden);
+        assert_eq!(a.unit_restriction(), Some(7));
+    }
+
+    #[test]
+    fn only_admin_manages_users() {
+        for role in Role::ALL {
+            let expected = if role == Role::SystemAdmin {
+                Access::Allowed
+            } else {
+                Access::Forbidden
+            };
+            assert_eq!(
+                actor(role, Some(1)).may(Action::ManageUsers),
+                expected,
+                "{role:?}"
+            );
+        }
+    }
+}

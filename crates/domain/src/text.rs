@@ -1,0 +1,128 @@
+//! Vietnamese text conventions: diacritic-insensitive search folding, dd/mm/yyyy dates.
+
+use time::Date;
+
+/// Folds text for search so that "danh gia" finds "Đánh giá": lower-cases, strips the
+/// Vietnamese tone and vowel marks, turns đ into d and collapses white space.
+pub fn fold_for_search(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut last_space = true;
+    for ch in input.chars() {
+        let folded = fold_char(ch);
+        if folded.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        for lower in folded.to_lowercase() {
+            out.push(lower);
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+fn fold_char(ch: char) -> char {
+    // Each line: the base letter and every precomposed Vietnamese letter that folds to it.
+    const TABLE: &[(char, &str)] = &[
+        ('a', "àáảãạăằắẳẵặâầấẩẫậ"),
+        ('A', "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ"),
+        ('e', "èéẻẽẹêềếểễệ"),
+        ('E', "ÈÉẺẼẸÊỀẾỂỄỆ"),
+        ('i', "ìíỉĩị"),
+        ('I', "ÌÍỈĨỊ"),
+        ('o', "òóỏõọôồốổỗộơờớởỡợ"),
+        ('O', "ÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ"),
+        ('u', "ùúủũụưừứửữự"),
+        ('U', "ÙÚỦŨỤƯỪỨỬỮỰ"),
+        ('y', "ỳýỷỹỵ"),
+        ('Y', "ỲÝỶỸỴ"),
+        ('d', "đ"),
+        ('D', "Đ"),
+    ];
+    if ch.is_ascii() {
+        return ch;
+    }
+    for (base, variants) in TABLE {
+        if variants.contains(ch) {
+            return *base;
+        }
+    }
+    ch
+}
+
+/// Formats a date the Vietnamese way: 06/09/2021.
+pub fn format_date_vi(date: Date) -> String {
+    format!(
+        "{:02}/{:02}/{:04}",
+        date.day(),
+        u8::from(date.month()),
+        date.year()
+    )
+}
+
+/// Parses a date typed by a user: dd/mm/yyyy (also d/m/yyyy) or ISO yyyy-mm-dd.
+pub fn parse_date_vi(input: &str) -> Option<Date> {
+    let s = input.trim();
+    let (d, m, y) = if let Some((y, rest)) = s.split_once('-') {
+        let (m, d) = rest.split_once('-')?;
+        (d, m, y)
+    } else {
+        let mut parts = s.split('/');
+        let d = parts.next()?;
+        let m = parts.next()?;
+        let y = parts.next()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        (d, m, y)
+    };
+    if y.len() != 4 {
+        return None;
+    }
+    let day: u8 = d.parse().ok()?;
+    let month: u8 = m.parse().ok()?;
+    let year: i32 = y.parse().ok()?;
+    let month = time::Month::try_from(month).ok()?;
+    Date::from_calendar_date(year, month, day).ok()
+}
+
+/// Formats a date as ISO 8601 (yyyy-mm-dd), the form dates are stored in.
+pub fn format_date_iso(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn folding_finds_diacritics() {
+        assert_eq!(fold_for_search("Đánh  giá"), "danh gia");
+        assert_eq!(fold_for_search("SỞ TƯ PHÁP"), "so tu phap");
+        assert!(
+            fold_for_search("Cải cách thủ tục hành chính").contains(&fold_for_search("thu tuc"))
+        );
+    }
+
+    #[test]
+    fn dates_round_trip_in_vietnamese_form() {
+        assert_eq!(format_date_vi(date!(2021 - 09 - 06)), "06/09/2021");
+        assert_eq!(parse_date_vi("6/9/2021"), Some(date!(2021 - 09 - 06)));
+        assert_eq!(parse_date_vi("2021-09-06"), Some(date!(2021 - 09 - 06)));
+        assert_eq!(parse_date_vi("31/02/2024"), None);
+        assert_eq!(parse_date_vi("06/09/21"), None);
+        assert_eq!(parse_date_vi("abc"), None);
+    }
+}

@@ -1,0 +1,231 @@
+//! A unit's evidence library and citations: which stored files a unit has, and which leaves
+//! cite them, with a section or page reference. Upload once, cite many times.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::StoreError;
+use crate::{Store, WriteTx};
+
+/// A file in a unit's library.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EvidenceFile {
+    pub id: i64,
+    pub unit_id: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub extension: String,
+    pub display_name: String,
+    pub uploaded_by: Option<i64>,
+    pub uploaded_at: i64,
+}
+
+/// A leaf's citation of a library file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Citation {
+    pub id: i64,
+    pub leaf_code: String,
+    pub reference: String,
+    pub file: EvidenceFile,
+}
+
+const FILE_COLUMNS: &str = "f.id, f.unit_id, f.sha256, f.size, f.content_type, f.extension, f.display_name, f.uploaded_by, f.uploaded_at";
+
+fn file_from_row(row: &sqlx::any::AnyRow, offset: usize) -> Result<EvidenceFile, sqlx::Error> {
+    Ok(EvidenceFile {
+        id: row.try_get(offset)?,
+        unit_id: row.try_get(offset + 1)?,
+        sha256: row.try_get(offset + 2)?,
+        size: row.try_get(offset + 3)?,
+        content_type: row.try_get(offset + 4)?,
+        extension: row.try_get(offset + 5)?,
+        display_name: row.try_get(offset + 6)?,
+        uploaded_by: row.try_get(offset + 7)?,
+        uploaded_at: row.try_get(offset + 8)?,
+    })
+}
+
+/// What an upload adds to the library.
+#[derive(Debug, Clone)]
+pub struct NewEvidenceFile {
+    pub unit_id: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub extension: String,
+    pub display_name: String,
+}
+
+impl Store {
+    pub async fn evidence_file(&self, id: i64) -> Result<EvidenceFile, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(file_from_row(&row, 0)?)
+    }
+
+    /// A unit's library, newest first.
+    pub async fn unit_evidence(&self, unit_id: i64) -> Result<Vec<EvidenceFile>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.unit_id = $1 ORDER BY f.uploaded_at DESC, f.id DESC"
+        )))
+        .bind(unit_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| file_from_row(r, 0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Every citation of a unit's sheet in a period, by leaf code.
+    pub async fn citations(
+        &self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<Vec<Citation>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT c.id, c.leaf_code, c.reference, {FILE_COLUMNS} FROM evidence_citations c JOIN evidence_files f ON f.id = c.evidence_id \
+             WHERE c.period_id = $1 AND c.unit_id = $2 ORDER BY c.leaf_code, c.id"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Citation {
+                    id: r.try_get(0)?,
+                    leaf_code: r.try_get(1)?,
+                    reference: r.try_get(2)?,
+                    file: file_from_row(r, 3)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+impl WriteTx {
+    /// Adds a stored file to the unit's library (the same content twice is one entry).
+    pub async fn add_evidence_file(
+        &mut self,
+        new: &NewEvidenceFile,
+    ) -> Result<EvidenceFile, StoreError> {
+        sqlx::query(
+            "INSERT INTO evidence_files (unit_id, sha256, size, content_type, extension, display_name, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (unit_id, sha256) DO NOTHING",
+        )
+        .bind(new.unit_id)
+        .bind(&new.sha256)
+        .bind(new.size)
+        .bind(&new.content_type)
+        .bind(&new.extension)
+        .bind(&new.display_name)
+        .bind(self.actor().user_id)
+        .bind(crate::now_ms())
+        .execute(&mut *self.tx)
+        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.unit_id = $1 AND f.sha256 = $2"
+        )))
+        .bind(new.unit_id)
+        .bind(&new.sha256)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let file = file_from_row(&row, 0)?;
+        self.audit(
+            "evidence.upload",
+            "evidence_file",
+            file.id,
+            None,
+            Some(serde_json::to_value(&file).unwrap_or_default()),
+        )
+        .await?;
+        Ok(file)
+    }
+
+    /// Cites a library file of the same unit on a leaf, with a section or page reference.
+    pub async fn cite_evidence(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        leaf_code: &str,
+        evidence_id: i64,
+        reference: &str,
+    ) -> Result<i64, StoreError> {
+        let owner = sqlx::query("SELECT unit_id FROM evidence_files WHERE id = $1")
+            .bind(evidence_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let owner: i64 = owner.try_get(0)?;
+        if owner != unit_id {
+            // Another unit's file: as if it did not exist.
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(
+            "INSERT INTO evidence_citations (period_id, unit_id, leaf_code, evidence_id, reference, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(period_id)
+        .bind(unit_id)
+        .bind(leaf_code)
+        .bind(evidence_id)
+        .bind(reference)
+        .bind(self.actor().user_id)
+        .bind(crate::now_ms())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| StoreError::unique_as(e, "evidence_id", "Tài liệu này đã được gắn vào tiêu chí".into()))?;
+        let id: i64 = row.try_get(0)?;
+        self.audit(
+            "evidence.cite",
+            "leaf_entry",
+            format!("{period_id}/{unit_id}/{leaf_code}"),
+            None,
+            Some(serde_json::json!({ "citation": id, "evidence_id": evidence_id, "reference": reference })),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Removes a citation of the unit's sheet (the file stays in the library).
+    pub async fn remove_citation(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        citation_id: i64,
+    ) -> Result<String, StoreError> {
+        let row = sqlx::query(
+            "SELECT leaf_code, evidence_id, reference FROM evidence_citations WHERE id = $1 AND period_id = $2 AND unit_id = $3",
+        )
+        .bind(citation_id)
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let leaf_code: String = row.try_get(0)?;
+        let evidence_id: i64 = row.try_get(1)?;
+        let reference: String = row.try_get(2)?;
+        sqlx::query("DELETE FROM evidence_citations WHERE id = $1")
+            .bind(citation_id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.audit(
+            "evidence.uncite",
+            "leaf_entry",
+            format!("{period_id}/{unit_id}/{leaf_code}"),
+            Some(serde_json::json!({ "citation": citation_id, "evidence_id": evidence_id, "reference": reference })),
+            None,
+        )
+        .await?;
+        Ok(leaf_code)
+    }
+}

@@ -1,0 +1,532 @@
+//! Evaluation periods: their windows and settings, which set applies to which group, the units
+//! taking part (extensions, submission, reopening), and the self-assessment leaf entries.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::StoreError;
+use crate::{Store, WriteTx};
+
+/// A period as stored.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Period {
+    pub id: i64,
+    pub year: i64,
+    pub name: String,
+    pub self_open_at: i64,
+    pub self_close_at: i64,
+    pub explanation_due_at: Option<i64>,
+    pub appraisal_open_at: Option<i64>,
+    pub appraisal_close_at: Option<i64>,
+    pub bonus_cap_milli: i64,
+    pub penalty_cap_milli: i64,
+    pub band_good_milli: i64,
+    pub band_fair_milli: i64,
+    pub band_average_milli: i64,
+    pub version: i64,
+}
+
+/// What the secretariat sets for a period.
+#[derive(Debug, Clone)]
+pub struct PeriodSettings {
+    pub year: i64,
+    pub name: String,
+    pub self_open_at: i64,
+    pub self_close_at: i64,
+    pub explanation_due_at: Option<i64>,
+    pub appraisal_open_at: Option<i64>,
+    pub appraisal_close_at: Option<i64>,
+    pub bonus_cap_milli: i64,
+    pub penalty_cap_milli: i64,
+    pub band_good_milli: i64,
+    pub band_fair_milli: i64,
+    pub band_average_milli: i64,
+}
+
+/// A unit's place in a period.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PeriodUnit {
+    pub period_id: i64,
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub group_code: String,
+    pub extension_until: Option<i64>,
+    pub extension_reason: Option<String>,
+    pub submitted_at: Option<i64>,
+    pub submitted_by: Option<i64>,
+    pub last_activity_at: Option<i64>,
+    pub version: i64,
+}
+
+/// One saved leaf of a unit's self-assessment.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LeafEntry {
+    pub leaf_code: String,
+    pub input_json: String,
+    /// Thousandths of a point; None when not applicable.
+    pub score_milli: Option<i64>,
+    pub not_applicable: bool,
+    pub explanation: String,
+    pub note: String,
+    pub version: i64,
+    pub updated_by: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A leaf entry to save: the facts, the server's score and explanation, the unit's note.
+#[derive(Debug, Clone)]
+pub struct LeafEntryWrite {
+    pub input_json: String,
+    pub score_milli: Option<i64>,
+    pub not_applicable: bool,
+    pub explanation: String,
+    pub note: String,
+}
+
+const PERIOD_SELECT: &str = "SELECT id, year, name, self_open_at, self_close_at, explanation_due_at, appraisal_open_at, appraisal_close_at, \
+     bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version FROM periods";
+
+fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
+    Ok(Period {
+        id: row.try_get(0)?,
+        year: row.try_get(1)?,
+        name: row.try_get(2)?,
+        self_open_at: row.try_get(3)?,
+        self_close_at: row.try_get(4)?,
+        explanation_due_at: row.try_get(5)?,
+        appraisal_open_at: row.try_get(6)?,
+        appraisal_close_at: row.try_get(7)?,
+        bonus_cap_milli: row.try_get(8)?,
+        penalty_cap_milli: row.try_get(9)?,
+        band_good_milli: row.try_get(10)?,
+        band_fair_milli: row.try_get(11)?,
+        band_average_milli: row.try_get(12)?,
+        version: row.try_get(13)?,
+    })
+}
+
+const PERIOD_UNIT_SELECT: &str = "SELECT pu.period_id, pu.unit_id, u.code, u.name_vi, g.code, pu.extension_until, pu.extension_reason, pu.submitted_at, \
+     pu.submitted_by, pu.last_activity_at, pu.version FROM period_units pu JOIN units u ON u.id = pu.unit_id JOIN unit_groups g ON g.id = u.group_id";
+
+fn period_unit_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUnit, sqlx::Error> {
+    Ok(PeriodUnit {
+        period_id: row.try_get(0)?,
+        unit_id: row.try_get(1)?,
+        unit_code: row.try_get(2)?,
+        unit_name: row.try_get(3)?,
+        group_code: row.try_get(4)?,
+        extension_until: row.try_get(5)?,
+        extension_reason: row.try_get(6)?,
+        submitted_at: row.try_get(7)?,
+        submitted_by: row.try_get(8)?,
+        last_activity_at: row.try_get(9)?,
+        version: row.try_get(10)?,
+    })
+}
+
+const ENTRY_SELECT: &str = "SELECT leaf_code, input_json, score_milli, not_applicable, explanation, note, version, updated_by, updated_at FROM leaf_entries";
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LeafEntry, sqlx::Error> {
+    Ok(LeafEntry {
+        leaf_code: row.try_get(0)?,
+        input_json: row.try_get(1)?,
+        score_milli: row.try_get(2)?,
+        not_applicable: row.try_get::<i64, _>(3)? != 0,
+        explanation: row.try_get(4)?,
+        note: row.try_get(5)?,
+        version: row.try_get(6)?,
+        updated_by: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+    })
+}
+
+impl Store {
+    pub async fn list_periods(&self) -> Result<Vec<Period>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERIOD_SELECT} ORDER BY year DESC, id DESC"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(period_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_period(&self, id: i64) -> Result<Period, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERIOD_SELECT} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(period_from_row(&row)?)
+    }
+
+    /// (unit group, index set id) pairs of a period.
+    pub async fn period_sets(&self, period_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT unit_group, index_set_id FROM period_sets WHERE period_id = $1 ORDER BY unit_group")
+            .bind(period_id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    pub async fn period_units(&self, period_id: i64) -> Result<Vec<PeriodUnit>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERIOD_UNIT_SELECT} WHERE pu.period_id = $1 ORDER BY g.sort_order, g.code, u.code"
+        )))
+        .bind(period_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(period_unit_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn period_unit(
+        &self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<PeriodUnit, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERIOD_UNIT_SELECT} WHERE pu.period_id = $1 AND pu.unit_id = $2"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(period_unit_from_row(&row)?)
+    }
+
+    /// The periods a unit takes part in, newest first.
+    pub async fn periods_of_unit(&self, unit_id: i64) -> Result<Vec<Period>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PERIOD_SELECT} WHERE id IN (SELECT period_id FROM period_units WHERE unit_id = $1) ORDER BY year DESC, id DESC"
+        )))
+        .bind(unit_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(period_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn leaf_entries(
+        &self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ENTRY_SELECT} WHERE period_id = $1 AND unit_id = $2 ORDER BY leaf_code"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn leaf_entry(
+        &self,
+        period_id: i64,
+        unit_id: i64,
+        code: &str,
+    ) -> Result<Option<LeafEntry>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ENTRY_SELECT} WHERE period_id = $1 AND unit_id = $2 AND leaf_code = $3"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(entry_from_row).transpose()?)
+    }
+}
+
+impl WriteTx {
+    /// Creates a period with its sets and participating units.
+    pub async fn create_period(
+        &mut self,
+        settings: &PeriodSettings,
+        sets: &[(String, i64)],
+        unit_ids: &[i64],
+    ) -> Result<Period, StoreError> {
+        let now = crate::now_ms();
+        let row = sqlx::query(
+            "INSERT INTO periods (year, name, self_open_at, self_close_at, explanation_due_at, appraisal_open_at, appraisal_close_at, \
+             bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+        )
+        .bind(settings.year)
+        .bind(&settings.name)
+        .bind(settings.self_open_at)
+        .bind(settings.self_close_at)
+        .bind(settings.explanation_due_at)
+        .bind(settings.appraisal_open_at)
+        .bind(settings.appraisal_close_at)
+        .bind(settings.bonus_cap_milli)
+        .bind(settings.penalty_cap_milli)
+        .bind(settings.band_good_milli)
+        .bind(settings.band_fair_milli)
+        .bind(settings.band_average_milli)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| StoreError::unique_as(e, "name", format!("Kỳ đánh giá «{}» đã tồn tại", settings.name)))?;
+        let id: i64 = row.try_get(0)?;
+        for (group, set_id) in sets {
+            let published =
+                sqlx::query("SELECT id FROM index_sets WHERE id = $1 AND status = 'published'")
+                    .bind(set_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+            if published.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "Nhóm {group}: chỉ dùng được bộ chỉ số đã ban hành"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO period_sets (period_id, unit_group, index_set_id) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(group)
+            .bind(set_id)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for unit_id in unit_ids {
+            sqlx::query(
+                "INSERT INTO period_units (period_id, unit_id, version) VALUES ($1, $2, 1)",
+            )
+            .bind(id)
+            .bind(unit_id)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let period = {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{PERIOD_SELECT} WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            period_from_row(&row)?
+        };
+        self.audit(
+            "period.create",
+            "period",
+            id,
+            None,
+            Some(serde_json::json!({ "period": &period, "sets": sets, "units": unit_ids })),
+        )
+        .await?;
+        Ok(period)
+    }
+
+    /// Grants (or withdraws, with `until = None`) a unit's extension, with its reason.
+    pub async fn set_extension(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        until: Option<i64>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let before = sqlx::query("SELECT extension_until, extension_reason FROM period_units WHERE period_id = $1 AND unit_id = $2")
+            .bind(period_id)
+            .bind(unit_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let old_until: Option<i64> = before.try_get(0)?;
+        let old_reason: Option<String> = before.try_get(1)?;
+        sqlx::query(
+            "UPDATE period_units SET extension_until = $1, extension_reason = $2, version = version + 1 WHERE period_id = $3 AND unit_id = $4",
+        )
+        .bind(until)
+        .bind(until.map(|_| reason))
+        .bind(period_id)
+        .bind(unit_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(
+            "period_unit.extension",
+            "period_unit",
+            format!("{period_id}/{unit_id}"),
+            Some(serde_json::json!({ "until": old_until, "reason": old_reason })),
+            Some(serde_json::json!({ "until": until, "reason": reason })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Saves one leaf if nobody saved it since `expected_version` (0 for a first save).
+    /// On a conflict returns `Stale`; the caller shows the current value.
+    pub async fn save_leaf_entry(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        code: &str,
+        expected_version: i64,
+        entry: &LeafEntryWrite,
+    ) -> Result<i64, StoreError> {
+        let user = self.actor().user_id;
+        let now = crate::now_ms();
+        let before = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ENTRY_SELECT} WHERE period_id = $1 AND unit_id = $2 AND leaf_code = $3"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .bind(code)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(entry_from_row)
+        .transpose()?;
+        let new_version = match &before {
+            None if expected_version == 0 => {
+                sqlx::query(
+                    "INSERT INTO leaf_entries (period_id, unit_id, leaf_code, input_json, score_milli, not_applicable, explanation, note, version, updated_by, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (period_id, unit_id, leaf_code) DO NOTHING",
+                )
+                .bind(period_id)
+                .bind(unit_id)
+                .bind(code)
+                .bind(&entry.input_json)
+                .bind(entry.score_milli)
+                .bind(i64::from(entry.not_applicable))
+                .bind(&entry.explanation)
+                .bind(&entry.note)
+                .bind(user)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?
+                .rows_affected()
+                .eq(&1)
+                .then_some(1)
+                .ok_or(StoreError::Stale)?
+            }
+            Some(current) if current.version == expected_version => {
+                let result = sqlx::query(
+                    "UPDATE leaf_entries SET input_json = $1, score_milli = $2, not_applicable = $3, explanation = $4, note = $5, version = version + 1, \
+                     updated_by = $6, updated_at = $7 WHERE period_id = $8 AND unit_id = $9 AND leaf_code = $10 AND version = $11",
+                )
+                .bind(&entry.input_json)
+                .bind(entry.score_milli)
+                .bind(i64::from(entry.not_applicable))
+                .bind(&entry.explanation)
+                .bind(&entry.note)
+                .bind(user)
+                .bind(now)
+                .bind(period_id)
+                .bind(unit_id)
+                .bind(code)
+                .bind(expected_version)
+                .execute(&mut *self.tx)
+                .await?;
+                if result.rows_affected() != 1 {
+                    return Err(StoreError::Stale);
+                }
+                expected_version + 1
+            }
+            _ => return Err(StoreError::Stale),
+        };
+        sqlx::query(
+            "UPDATE period_units SET last_activity_at = $1 WHERE period_id = $2 AND unit_id = $3",
+        )
+        .bind(now)
+        .bind(period_id)
+        .bind(unit_id)
+        .execute(&mut *self.tx)
+        .await?;
+        let view = |e: &LeafEntryWrite| {
+            serde_json::json!({ "input": serde_json::from_str::<serde_json::Value>(&e.input_json).unwrap_or_default(),
+                "score_milli": e.score_milli, "not_applicable": e.not_applicable, "note": e.note })
+        };
+        let before_view = before.as_ref().map(|b| {
+            serde_json::json!({ "input": serde_json::from_str::<serde_json::Value>(&b.input_json).unwrap_or_default(),
+                "score_milli": b.score_milli, "not_applicable": b.not_applicable, "note": b.note, "version": b.version })
+        });
+        self.audit(
+            "self_assessment.save_leaf",
+            "leaf_entry",
+            format!("{period_id}/{unit_id}/{code}"),
+            before_view,
+            Some(view(entry)),
+        )
+        .await?;
+        Ok(new_version)
+    }
+
+    /// Records the unit's submission (chốt điểm tự chấm); refused if already submitted.
+    pub async fn submit_self_assessment(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<(), StoreError> {
+        let now = crate::now_ms();
+        let result = sqlx::query(
+            "UPDATE period_units SET submitted_at = $1, submitted_by = $2, version = version + 1 WHERE period_id = $3 AND unit_id = $4 AND submitted_at IS NULL",
+        )
+        .bind(now)
+        .bind(self.actor().user_id)
+        .bind(period_id)
+        .bind(unit_id)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() != 1 {
+            return Err(StoreError::Invalid("Đơn vị đã nộp điểm tự chấm rồi".into()));
+        }
+        self.audit(
+            "self_assessment.submit",
+            "period_unit",
+            format!("{period_id}/{unit_id}"),
+            Some(serde_json::json!({ "submitted_at": null })),
+            Some(serde_json::json!({ "submitted_at": now })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reopens a submitted unit, with the secretariat's reason (audited).
+    pub async fn reopen_self_assessment(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let before = sqlx::query(
+            "SELECT submitted_at FROM period_units WHERE period_id = $1 AND unit_id = $2",
+        )
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let submitted_at: Option<i64> = before.try_get(0)?;
+        if submitted_at.is_none() {
+            return Err(StoreError::Invalid(
+                "Đơn vị chưa nộp nên không cần mở lại".into(),
+            ));
+        }
+        sqlx::query(
+            "UPDATE period_units SET submitted_at = NULL, submitted_by = NULL, version = version + 1 WHERE period_id = $1 AND unit_id = $2",
+        )
+        .bind(period_id)
+        .bind(unit_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(
+            "self_assessment.reopen",
+            "period_unit",
+            format!("{period_id}/{unit_id}"),
+            Some(serde_json::json!({ "submitted_at": submitted_at })),
+            Some(serde_json::json!({ "submitted_at": null, "reason": reason })),
+        )
+        .await?;
+        Ok(())
+    }
+}

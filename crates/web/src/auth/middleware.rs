@@ -1,0 +1,220 @@
+//! The session middleware: turns the cookie into a session (checking its idle and absolute
+//! timeouts), loads the user and the role in use, checks the CSRF token of every
+//! state-changing request, and renders error pages in the user's language.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parindex_store::sessions::SessionRecord;
+use parindex_store::users::{StoredGrant, User};
+
+use super::cookies;
+use crate::AppState;
+use crate::error::{ErrorMessage, WebError};
+use crate::i18n::Lang;
+
+/// A logged-in user's session, as loaded for this request.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub token_hash: String,
+    pub record: SessionRecord,
+    pub user: User,
+    pub grants: Vec<StoredGrant>,
+    /// The grant the user acts with now; None for an account with no role at all.
+    pub active: Option<StoredGrant>,
+}
+
+/// Per-request context every handler and template can use.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub lang: Lang,
+    /// The CSRF token forms of this page must carry.
+    pub csrf: String,
+    pub session: Option<Arc<SessionInfo>>,
+    /// True when the request carried a session cookie that had expired.
+    pub session_expired: bool,
+    /// Path and query, to come back to after logging in.
+    pub path_and_query: String,
+}
+
+/// Paths a user who must change their password may still reach.
+fn allowed_before_password_change(path: &str) -> bool {
+    path == "/account/password"
+        || path == "/logout"
+        || path.starts_with("/static/")
+        || path.starts_with("/locale/")
+        || path == "/healthz"
+        || path == "/readyz"
+}
+
+pub async fn session_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers().clone();
+    let lang = cookies::get(&headers, cookies::LANG)
+        .and_then(|c| Lang::from_code(&c))
+        .unwrap_or_default();
+    let secure = state.config.secure_cookies;
+    let mut set_cookies: Vec<String> = Vec::new();
+
+    let (session, session_expired) = match load_session(&state, &headers).await {
+        Ok(result) => result,
+        Err(err) => return err.into_response(),
+    };
+    if session_expired {
+        set_cookies.push(cookies::clear(cookies::SESSION, secure));
+    }
+
+    let csrf = match &session {
+        Some(s) => s.record.csrf_token.clone(),
+        None => match cookies::get(&headers, cookies::PRE_SESSION_CSRF).filter(|t| t.len() == 64) {
+            Some(token) => token,
+            None => {
+                let token = super::random_token();
+                set_cookies.push(cookies::set(
+                    cookies::PRE_SESSION_CSRF,
+                    &token,
+                    secure,
+                    None,
+                ));
+                token
+            }
+        },
+    };
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let path = request.uri().path().to_owned();
+
+    let ctx = RequestCtx {
+        lang,
+        csrf: csrf.clone(),
+        session: session.clone(),
+        session_expired,
+        path_and_query,
+    };
+
+    let mut response = 'handled: {
+        if let Some(s) = &session
+            && s.user.must_change_password
+            && !allowed_before_password_change(&path)
+        {
+            break 'handled WebError::PasswordChangeRequired.into_response();
+        }
+        if !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        ) {
+            let (checked, ok) = check_csrf(request, &csrf, state.config.max_body_bytes).await;
+            if !ok {
+                break 'handled WebError::Csrf.into_response();
+            }
+            request = checked;
+        }
+        request.extensions_mut().insert(ctx.clone());
+        next.run(request).await
+    };
+
+    if let Some(ErrorMessage(err)) = response.extensions().get::<ErrorMessage>().cloned() {
+        response = crate::routes::render_error(&state, &ctx, &err);
+    }
+    let response_headers = response.headers_mut();
+    for cookie in set_cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response_headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Loads the session named by the cookie; (None, true) when it existed but expired.
+async fn load_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(Option<Arc<SessionInfo>>, bool), WebError> {
+    let Some(token) = cookies::get(headers, cookies::SESSION).filter(|t| !t.is_empty()) else {
+        return Ok((None, false));
+    };
+    let hash = super::token_hash(&token);
+    let Some(record) = state.store.get_session(&hash).await? else {
+        return Ok((None, true));
+    };
+    let now = parindex_store::now_ms();
+    let idle = state.config.session_idle_timeout.as_millis() as i64;
+    let absolute = state.config.session_absolute_timeout.as_millis() as i64;
+    if now - record.last_seen_at > idle || now - record.created_at > absolute {
+        state.store.expire_session(&hash).await?;
+        return Ok((None, true));
+    }
+    let user = state.store.get_user(record.user_id).await?;
+    if user.disabled {
+        state.store.expire_session(&hash).await?;
+        return Ok((None, true));
+    }
+    let grants = state.store.user_grants(user.id).await?;
+    let active = record
+        .active_role_id
+        .and_then(|id| grants.iter().find(|g| g.id == id))
+        .or_else(|| grants.first())
+        .cloned();
+    // Writing last_seen on every request would make every read a write; once a minute is
+    // precise enough for a 30-minute idle timeout.
+    state.store.touch_session(&hash, now, 60_000).await?;
+    Ok((
+        Some(Arc::new(SessionInfo {
+            token_hash: hash,
+            record,
+            user,
+            grants,
+            active,
+        })),
+        false,
+    ))
+}
+
+/// Checks the CSRF token of a state-changing request. The token may come in the
+/// `X-CSRF-Token` header (scripts), the `csrf` query parameter (multipart uploads) or the
+/// `csrf` field of an urlencoded form, which is buffered and handed on intact.
+async fn check_csrf(request: Request, expected: &str, limit: usize) -> (Request, bool) {
+    if let Some(token) = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        let ok = super::same_secret(token, expected);
+        return (request, ok);
+    }
+    if let Some(query) = request.uri().query() {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        if let Some((_, token)) = pairs.iter().find(|(k, _)| k == "csrf") {
+            let ok = super::same_secret(token, expected);
+            return (request, ok);
+        }
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (request, false);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return (Request::from_parts(parts, Body::empty()), false);
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let ok = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .is_some_and(|(_, token)| super::same_secret(token, expected));
+    (Request::from_parts(parts, Body::from(bytes)), ok)
+}

@@ -1,0 +1,50 @@
+//! Web settings, read once (by the CLI from flags and PARINDEX_* variables) into a typed struct.
+
+use std::time::Duration;
+
+/// How the web layer behaves. `Default` is the zero-configuration embedded setup.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Shown in the header: the province running the evaluation.
+    pub province_name: String,
+    /// True for `parindex demo`: every page carries a demo banner.
+    pub demo: bool,
+    /// Sets `Secure` on cookies; on when the public URL is https.
+    pub secure_cookies: bool,
+    /// A session unused this long is ended.
+    pub session_idle_timeout: Duration,
+    /// A session this old is ended, however active.
+    pub session_absolute_timeout: Duration,
+    /// Failed logins per account within the window before the account is throttled.
+    pub login_max_failures_per_account: i64,
+    /// Failed logins per IP address within the window before the address is throttled.
+    pub login_max_failures_per_ip: i64,
+    pub login_failure_window: Duration,
+    /// Largest request body for ordinary forms and imports.
+    pub max_body_bytes: usize,
+    /// A request taking longer is answered 408 (evidence uploads have their own, longer limit).
+    pub request_timeout: Duration,
+    /// The largest evidence file accepted.
+    pub max_upload_bytes: u64,
+    /// How long an evidence upload may take.
+    pub upload_timeout: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            province_name: "Chỉ số cải cách hành chính".into(),
+            demo: false,
+            secure_cookies: false,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_absolute_timeout: Duration::from_secs(12 * 3600),
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 30,
+            login_failure_window: Duration::from_secs(15 * 60),
+            max_body_bytes: 10 * 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+            max_upload_bytes: 100 * 1024 * 1024,
+            upload_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The web layer's one error type. Policy: user errors carry a status and a Vietnamese message
+//! and are shown as such; anything else is logged with its cause and shown as a generic 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use parindex_store::StoreError;
+
+use crate::i18n::Lang;
+
+/// What can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// Not logged in: go to the login page, then come back.
+    #[error("login required")]
+    LoginRequired { next: String, expired: bool },
+    /// The user must set a new password before anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("forbidden")]
+    Forbidden,
+    /// Refused for a reason the user should read (a deadline, a submission).
+    #[error("{0}")]
+    ForbiddenBecause(String),
+    /// Also used for objects outside the user's scope, so their existence is not revealed.
+    #[error("not found")]
+    NotFound,
+    #[error("csrf")]
+    Csrf,
+    /// Bad input: the message says what to fix.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Someone else saved first.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests")]
+    TooManyRequests(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => WebError::NotFound,
+            StoreError::Duplicate { message, .. } => WebError::BadRequest(message),
+            StoreError::Invalid(message) => WebError::BadRequest(message),
+            StoreError::Stale => WebError::Conflict(
+                "Dữ liệu đã được người khác thay đổi trong lúc bạn sửa. Hãy tải lại trang để xem giá trị mới nhất.".into(),
+            ),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(err: askama::Error) -> Self {
+        WebError::Internal(format!("template: {err}"))
+    }
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::LoginRequired { .. } | WebError::PasswordChangeRequired => {
+                StatusCode::SEE_OTHER
+            }
+            WebError::Forbidden | WebError::Csrf | WebError::ForbiddenBecause(_) => {
+                StatusCode::FORBIDDEN
+            }
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the user, in their language.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            WebError::BadRequest(m)
+            | WebError::Conflict(m)
+            | WebError::TooManyRequests(m)
+            | WebError::ForbiddenBecause(m) => m.clone(),
+            WebError::Forbidden => lang.t("error.forbidden").into(),
+            WebError::NotFound => lang.t("error.not_found").into(),
+            WebError::Csrf => lang.t("error.csrf").into(),
+            WebError::Internal(_) => lang.t("error.internal").into(),
+            WebError::LoginRequired { .. } | WebError::PasswordChangeRequired => String::new(),
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match &self {
+            WebError::LoginRequired { next, expired } => {
+                let mut target = String::from("/login");
+                let mut sep = '?';
+                if *expired {
+                    target.push_str("?expired=1");
+                    sep = '&';
+                }
+                if !next.is_empty() && next != "/" {
+                    target.push_str(&format!("{sep}next={}", crate::page::url_encode(next)));
+                }
+                return Redirect::to(&target).into_response();
+            }
+            WebError::PasswordChangeRequired => {
+                return Redirect::to("/account/password").into_response();
+            }
+            WebError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            _ => {}
+        }
+        // The error page is rendered by the `error_pages` middleware, which knows the
+        // request's language and user; here only the status and message are carried.
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(ErrorMessage::from(self));
+        response
+    }
+}
+
+/// Carried from a failing handler to the error-page renderer.
+#[derive(Debug, Clone)]
+pub struct ErrorMessage(pub std::sync::Arc<WebError>);
+
+impl From<WebError> for ErrorMessage {
+    fn from(e: WebError) -> Self {
+        ErrorMessage(std::sync::Arc::new(e))
+    }
+}

@@ -1,0 +1,69 @@
+//! The HTTP face of parindex: the axum router, thin handlers grouped by area, server-side
+//! sessions and CSRF, templates, translations and static assets.
+//!
+//! A request flows: security headers → session loading → CSRF check → handler (parse,
+//! authorize with `parindex_domain::authz`, call the store, render).
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod page;
+pub mod password;
+pub mod routes;
+pub mod security;
+pub mod shipped;
+
+use std::sync::Arc;
+
+pub use config::WebConfig;
+pub use error::WebError;
+use parindex_store::Store;
+
+/// Everything a handler needs, shared by all requests.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    /// Where evidence files live: a local folder or an S3 bucket.
+    pub evidence: Arc<parindex_store::evidence::EvidenceStore>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        config: WebConfig,
+        evidence: parindex_store::evidence::EvidenceStore,
+    ) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+            evidence: Arc::new(evidence),
+        }
+    }
+}
+
+/// Builds the whole application: routes plus the middleware stack.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

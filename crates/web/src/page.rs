@@ -1,0 +1,270 @@
+//! What every page template gets: language, CSRF token, the header (province, user, role in
+//! use, unit) and the navigation that follows the role; plus display helpers.
+
+use parindex_domain::Action;
+
+use crate::AppState;
+use crate::auth::{CurrentUser, RequestCtx};
+use crate::i18n::Lang;
+
+/// One entry of the navigation bar.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// A role the user can switch to, for the header's switcher.
+#[derive(Debug, Clone)]
+pub struct GrantOption {
+    pub id: i64,
+    pub label: String,
+    pub active: bool,
+}
+
+/// The logged-in user as the header shows them.
+#[derive(Debug, Clone)]
+pub struct PageUser {
+    pub username: String,
+    pub full_name: String,
+    pub role_label: String,
+    pub unit_label: Option<String>,
+    pub grants: Vec<GrantOption>,
+}
+
+/// The frame of every page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub lang: Lang,
+    pub csrf: String,
+    pub title: String,
+    pub province: String,
+    pub demo: bool,
+    pub user: Option<PageUser>,
+    pub nav: Vec<NavItem>,
+    /// A one-line confirmation after a redirect ("Đã lưu").
+    pub notice: Option<&'static str>,
+    pub path_and_query: String,
+}
+
+impl Page {
+    /// A page for an anonymous visitor (login, errors before login).
+    pub fn anonymous(state: &AppState, ctx: &RequestCtx, title_key: &str) -> Page {
+        let mut page = Page {
+            lang: ctx.lang,
+            csrf: ctx.csrf.clone(),
+            title: ctx.lang.t(title_key).to_owned(),
+            province: state.config.province_name.clone(),
+            demo: state.config.demo,
+            user: None,
+            nav: Vec::new(),
+            notice: None,
+            path_and_query: ctx.path_and_query.clone(),
+        };
+        if let Some(session) = &ctx.session {
+            page.user = Some(page_user(ctx.lang, session));
+        }
+        page
+    }
+
+    /// A page for a logged-in user, with the navigation their role allows.
+    pub fn for_user(state: &AppState, user: &CurrentUser, title_key: &str) -> Page {
+        let mut page = Page::anonymous(state, &user.ctx, title_key);
+        let lang = user.ctx.lang;
+        let path = user
+            .ctx
+            .path_and_query
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_owned();
+        let unit_bound = user
+            .session
+            .active
+            .as_ref()
+            .is_some_and(|g| g.role.is_unit_bound());
+        let candidates: [(&'static str, &'static str, bool); 8] = [
+            ("/", "nav.home", true),
+            ("/self-assessment", "nav.self_assessment", unit_bound),
+            ("/periods", "nav.periods", user.can(Action::ManagePeriods)),
+            ("/units", "nav.units", user.can(Action::ListUnits)),
+            (
+                "/index-sets",
+                "nav.index_sets",
+                user.can(Action::ViewIndexSets),
+            ),
+            ("/users", "nav.users", user.can(Action::ManageUsers)),
+            ("/audit", "nav.audit", user.can(Action::ViewAuditLog)),
+            ("/account", "nav.account", true),
+        ];
+        page.nav = candidates
+            .into_iter()
+            .filter(|(_, _, shown)| *shown)
+            .map(|(href, key, _)| NavItem {
+                href,
+                label: lang.t(key),
+                current: if href == "/" {
+                    path == "/"
+                } else {
+                    path.starts_with(href)
+                },
+            })
+            .collect();
+        page
+    }
+
+    /// Sets the confirmation line from a known `ok=` key (unknown keys show nothing).
+    pub fn with_notice(mut self, ok: Option<&str>) -> Page {
+        self.notice = ok.and_then(notice_key).map(|k| self.lang.t(k));
+        self
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// The path to come back to after switching language.
+    pub fn here(&self) -> String {
+        url_encode(&self.path_and_query)
+    }
+}
+
+fn page_user(lang: Lang, session: &crate::auth::SessionInfo) -> PageUser {
+    let grant_label = |g: &parindex_store::users::StoredGrant| match &g.unit_name_vi {
+        Some(unit) => format!("{} — {}", lang.role(g.role), unit),
+        None => lang.role(g.role).to_owned(),
+    };
+    PageUser {
+        username: session.user.username.clone(),
+        full_name: session.user.full_name.clone(),
+        role_label: session
+            .active
+            .as_ref()
+            .map(|g| lang.role(g.role).to_owned())
+            .unwrap_or_else(|| lang.t("header.no_role").to_owned()),
+        unit_label: session.active.as_ref().and_then(|g| g.unit_name_vi.clone()),
+        grants: session
+            .grants
+            .iter()
+            .map(|g| GrantOption {
+                id: g.id,
+                label: grant_label(g),
+                active: session.active.as_ref().is_some_and(|a| a.id == g.id),
+            })
+            .collect(),
+    }
+}
+
+/// Maps the `ok=` parameter of a redirect to its message key.
+fn notice_key(ok: &str) -> Option<&'static str> {
+    Some(match ok {
+        "saved" => "notice.saved",
+        "created" => "notice.created",
+        "deactivated" => "notice.deactivated",
+        "reactivated" => "notice.reactivated",
+        "imported" => "notice.imported",
+        "password_changed" => "notice.password_changed",
+        "role_switched" => "notice.role_switched",
+        "role_granted" => "notice.role_granted",
+        "role_revoked" => "notice.role_revoked",
+        "disabled" => "notice.disabled",
+        "enabled" => "notice.enabled",
+        "group_created" => "notice.group_created",
+        "published" => "notice.published",
+        "set_imported" => "notice.set_imported",
+        "submitted" => "notice.submitted",
+        "evidence_added" => "notice.evidence_added",
+        "evidence_removed" => "notice.evidence_removed",
+        "reopened" => "notice.reopened",
+        "deleted" => "notice.deleted",
+        _ => return None,
+    })
+}
+
+/// Percent-encodes a value for a query string.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A redirect target from user input, kept only if it is a local path (no open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains("://") =>
+        {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// Vietnam keeps UTC+7 all year.
+const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// A stored instant (ms) as Vietnamese local time: 25/11/2026 10:07.
+pub fn datetime_vi(ms: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) {
+        Ok(t) => {
+            let t = t.to_offset(VIETNAM);
+            format!(
+                "{:02}/{:02}/{:04} {:02}:{:02}",
+                t.day(),
+                u8::from(t.month()),
+                t.year(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A stored ISO date (yyyy-mm-dd) shown as dd/mm/yyyy.
+pub fn date_vi(iso: &str) -> String {
+    parindex_domain::text::parse_date_vi(iso)
+        .map(parindex_domain::text::format_date_vi)
+        .unwrap_or_else(|| iso.to_owned())
+}
+
+/// The instant at the start of a Vietnamese calendar day (for date filters).
+pub fn day_start_ms(date: time::Date) -> i64 {
+    let t = date.midnight().assume_offset(VIETNAM);
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next(Some("/units?q=a")), "/units?q=a");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn vietnamese_time() {
+        // 2021-09-06T00:00:00Z is 07:00 in Vietnam.
+        assert_eq!(datetime_vi(1_630_886_400_000), "06/09/2021 07:00");
+        assert_eq!(date_vi("2021-09-06"), "06/09/2021");
+    }
+}

@@ -1,0 +1,88 @@
+//! Password hashing with argon2id (OWASP's recommended parameters, the crate's defaults).
+//! Hashing is CPU-heavy by design, so it runs on the blocking pool, off the async workers.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use crate::error::WebError;
+
+/// Hashes a password into a PHC string (`$argon2id$v=19$…`).
+pub async fn hash(password: String) -> Result<String, WebError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt_bytes = [0u8; 16];
+        getrandom::fill(&mut salt_bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+        let salt =
+            SaltString::encode_b64(&salt_bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| WebError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?
+}
+
+/// Checks a password against a stored hash. With no stored hash (unknown user) a dummy hash
+/// is checked anyway, so the answer takes the same time and reveals nothing.
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, WebError> {
+    tokio::task::spawn_blocking(move || {
+        let dummy = DUMMY_HASH;
+        let phc = stored.as_deref().unwrap_or(dummy);
+        let parsed = PasswordHash::new(phc).map_err(|e| WebError::Internal(e.to_string()))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(ok && stored.is_some())
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?
+}
+
+/// A valid argon2id hash of a random string, with the default parameters.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Xq8b3XcSi0Qm2lG4m3XlzXqJj0cH7i8Wv4h8Zc1yLs";
+
+/// A random password a person can type from a printout: 4 groups of 4 letters and digits,
+/// without look-alikes (0/O, 1/l/I).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("OS randomness");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    // At least one digit keeps the password policy satisfied.
+    let mut groups: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+    groups[3].replace_range(3..4, &((bytes[0] % 8) + 2).to_string());
+    groups.join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_and_verify() {
+        let h = hash("Hoa-sen-2026".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(
+            verify("Hoa-sen-2026".into(), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify("hoa-sen-2026".into(), Some(h)).await.unwrap());
+        assert!(!verify("anything".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn generated_passwords_meet_the_policy() {
+        for _ in 0..50 {
+            let p = generate_password();
+            assert_eq!(p.len(), 19);
+            assert!(
+                parindex_domain::NewPassword::parse(&p, "user").is_ok(),
+                "{p}"
+            );
+        }
+    }
+}

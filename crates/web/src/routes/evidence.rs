@@ -1,0 +1,235 @@
+//! Evidence: uploading files to a unit's library (streamed to the evidence store, size-limited,
+//! type-sniffed, content-addressed), citing them on leaves with a section or page reference,
+//! and downloading or viewing them with safe headers, for the people allowed to see them.
+
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::TryStreamExt;
+use parindex_domain::Action;
+use parindex_domain::workflow::SelfAssessmentWindow;
+use parindex_store::evidence::{UploadLimits, safe_display_name};
+use parindex_store::evidence_library::NewEvidenceFile;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::page::datetime_vi;
+
+/// Refuses a write on a unit's sheet outside its window or after submission.
+async fn check_window(state: &AppState, period_id: i64, unit_id: i64) -> Result<(), WebError> {
+    let period = state.store.get_period(period_id).await?;
+    let unit = state.store.period_unit(period_id, unit_id).await?;
+    let window = SelfAssessmentWindow {
+        opens_at: period.self_open_at,
+        closes_at: period.self_close_at,
+        extension_until: unit.extension_until,
+        submitted_at: unit.submitted_at,
+    };
+    window
+        .check_write(parindex_store::now_ms())
+        .map_err(|r| WebError::ForbiddenBecause(r.message_vi(datetime_vi)))
+}
+
+fn sheet_url(period_id: i64, unit_id: i64, code: &str, ok: &str) -> String {
+    format!("/periods/{period_id}/units/{unit_id}/sheet?ok={ok}#leaf-{code}")
+}
+
+/// Uploads one or more files for a leaf: each is streamed into the evidence store (never held
+/// in memory), added to the unit's library and cited on the leaf with the given reference.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((period_id, unit_id, code)): Path<(i64, i64, String)>,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    user.require(Action::EditSelfAssessment { unit_id })?;
+    check_window(&state, period_id, unit_id).await?;
+    let limits = UploadLimits {
+        max_bytes: state.config.max_upload_bytes,
+    };
+    let mut reference = String::new();
+    let mut stored = Vec::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(WebError::BadRequest(format!(
+                    "{} ({})",
+                    user.ctx.lang.t("import.upload_failed"),
+                    e.body_text()
+                )));
+            }
+        };
+        match field.name() {
+            Some("reference") => {
+                reference = field
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned();
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                if name.is_empty() {
+                    continue;
+                }
+                let stream = field.map_err(std::io::Error::other);
+                let blob = state
+                    .evidence
+                    .put_stream(stream, &name, &limits)
+                    .await
+                    .map_err(|e| {
+                        if e.is_internal() {
+                            WebError::Internal(e.to_string())
+                        } else {
+                            WebError::BadRequest(e.to_string())
+                        }
+                    })?;
+                stored.push((safe_display_name(&name), blob));
+            }
+            _ => {}
+        }
+    }
+    if stored.is_empty() {
+        return Err(WebError::BadRequest(
+            user.ctx.lang.t("evidence.no_file").into(),
+        ));
+    }
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    for (name, blob) in &stored {
+        let file = tx
+            .add_evidence_file(&NewEvidenceFile {
+                unit_id,
+                sha256: blob.sha256_hex.clone(),
+                size: blob.size as i64,
+                content_type: blob.content_type.to_owned(),
+                extension: blob.extension.to_owned(),
+                display_name: name.clone(),
+            })
+            .await?;
+        match tx
+            .cite_evidence(period_id, unit_id, &code, file.id, &reference)
+            .await
+        {
+            Ok(_) => {}
+            // Already cited on this leaf: the upload stands, nothing more to do.
+            Err(parindex_store::StoreError::Duplicate { .. }) => {
+                return Err(WebError::BadRequest(
+                    user.ctx.lang.t("evidence.already_cited").into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&sheet_url(period_id, unit_id, &code, "evidence_added")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CiteForm {
+    evidence_id: i64,
+    #[serde(default)]
+    reference: String,
+}
+
+/// Cites a file already in the unit's library on another leaf (upload once, cite many times).
+pub async fn cite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((period_id, unit_id, code)): Path<(i64, i64, String)>,
+    Form(form): Form<CiteForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::EditSelfAssessment { unit_id })?;
+    check_window(&state, period_id, unit_id).await?;
+    let reference: String = form.reference.trim().chars().take(200).collect();
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    tx.cite_evidence(period_id, unit_id, &code, form.evidence_id, &reference)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&sheet_url(period_id, unit_id, &code, "evidence_added")).into_response())
+}
+
+/// Removes a citation from a leaf (the file stays in the library).
+pub async fn uncite(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((period_id, unit_id, citation_id)): Path<(i64, i64, i64)>,
+) -> Result<Response, WebError> {
+    user.require(Action::EditSelfAssessment { unit_id })?;
+    check_window(&state, period_id, unit_id).await?;
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    let code = tx.remove_citation(period_id, unit_id, citation_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&sheet_url(period_id, unit_id, &code, "evidence_removed")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DownloadQuery {
+    #[serde(default)]
+    inline: Option<String>,
+}
+
+/// Streams a file. Always `nosniff`; `attachment` unless an inline view of a PDF or an image
+/// was asked for (those are the only types a browser shows without running anything).
+pub async fn download(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DownloadQuery>,
+) -> Result<Response, WebError> {
+    let file = state.store.evidence_file(id).await?;
+    user.require(Action::ViewEvidence {
+        unit_id: file.unit_id,
+    })?;
+    let download = state
+        .evidence
+        .get(&file.sha256)
+        .await
+        .map_err(|e| match e {
+            parindex_store::evidence::EvidenceError::NotFound => WebError::NotFound,
+            other => WebError::Internal(other.to_string()),
+        })?;
+    let viewable =
+        file.content_type == "application/pdf" || file.content_type.starts_with("image/");
+    let inline = q.inline.is_some() && viewable;
+    // The name is ours (sanitised at upload); quote it safely for the header, with the
+    // Vietnamese original in the RFC 5987 form.
+    let ascii: String = file
+        .display_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        crate::page::url_encode(&file.display_name)
+    );
+    let stream = download.stream.map_err(std::io::Error::other);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, file.content_type.clone()),
+            (header::CONTENT_LENGTH, download.size.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

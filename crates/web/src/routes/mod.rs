@@ -1,0 +1,231 @@
+//! The router: every route of the application, grouped by area, and the middleware stack.
+
+pub mod account;
+pub mod assets;
+pub mod audit;
+pub mod evidence;
+pub mod health;
+pub mod home;
+pub mod index_sets;
+pub mod periods;
+pub mod self_assessment;
+pub mod units;
+pub mod users;
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::auth::RequestCtx;
+use crate::error::WebError;
+use crate::page::Page;
+
+/// All routes with their middleware. Layers run outside-in: request id, trace, timeout,
+/// security headers, body limit, then the session layer (which also checks CSRF).
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(home::show))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/locale/{code}", get(account::set_locale))
+        .route("/account", get(account::show))
+        .route(
+            "/account/password",
+            get(account::password_page).post(account::change_password),
+        )
+        .route("/account/role", post(account::switch_role))
+        .route("/account/logout-all", post(account::logout_all))
+        .route("/units", get(units::list).post(units::create))
+        .route("/units/new", get(units::new_form))
+        .route(
+            "/units/import",
+            get(units::import_page).post(units::import_upload),
+        )
+        .route(
+            "/units/import/{stash_id}/confirm",
+            post(units::import_confirm),
+        )
+        .route("/units/{id}", get(units::show).post(units::update))
+        .route("/units/{id}/edit", get(units::edit_form))
+        .route("/units/{id}/deactivate", post(units::deactivate))
+        .route("/units/{id}/reactivate", post(units::reactivate))
+        .route("/unit-groups", get(units::groups).post(units::create_group))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/new", get(users::new_form))
+        .route("/users/{id}", get(users::show))
+        .route("/users/{id}/roles", post(users::grant_role))
+        .route(
+            "/users/{id}/roles/{grant_id}/delete",
+            post(users::revoke_role),
+        )
+        .route("/users/{id}/reset-password", post(users::reset_password))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
+        .route("/audit", get(audit::list))
+        .route("/periods", get(periods::list).post(periods::create))
+        .route("/periods/{id}", get(periods::show))
+        .route("/periods/{id}/board.xlsx", get(periods::board_xlsx))
+        .route(
+            "/periods/{id}/units/{unit_id}/extension",
+            post(periods::extension),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/reopen",
+            post(periods::reopen),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/sheet",
+            get(self_assessment::show),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/leaves/{code}",
+            post(self_assessment::save_leaf),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/submit",
+            post(self_assessment::submit),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/report/{format}",
+            get(self_assessment::report),
+        )
+        .route("/self-assessment", get(self_assessment::mine))
+        .route(
+            "/periods/{id}/units/{unit_id}/leaves/{code}/cite",
+            post(evidence::cite),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/citations/{citation_id}/delete",
+            post(evidence::uncite),
+        )
+        .route("/evidence/{id}", get(evidence::download))
+        .route(
+            "/index-sets",
+            get(index_sets::list).post(index_sets::create),
+        )
+        .route("/index-sets/import", post(index_sets::import))
+        .route("/index-sets/shipped", post(index_sets::load_shipped))
+        .route("/index-sets/format", get(index_sets::format_doc))
+        .route("/index-sets/diff", get(index_sets::diff))
+        .route("/index-sets/{id}", get(index_sets::show))
+        .route("/index-sets/{id}/publish", post(index_sets::publish))
+        .route("/index-sets/{id}/clone", post(index_sets::clone))
+        .route("/index-sets/{id}/delete", post(index_sets::delete))
+        .route("/index-sets/{id}/mapping", post(index_sets::save_mapping))
+        .route("/index-sets/{id}/nodes", post(index_sets::node_add))
+        .route(
+            "/index-sets/{id}/meta",
+            get(index_sets::meta_form).post(index_sets::meta_save),
+        )
+        .route(
+            "/index-sets/{id}/adjustments",
+            post(index_sets::adjustment_add),
+        )
+        .route(
+            "/index-sets/{id}/adjustments/{code}/delete",
+            post(index_sets::adjustment_delete),
+        )
+        .route(
+            "/index-sets/{id}/nodes/{code}",
+            get(index_sets::node_form).post(index_sets::node_save),
+        )
+        .route(
+            "/index-sets/{id}/nodes/{code}/delete",
+            post(index_sets::node_delete),
+        )
+        .route("/index-sets/{id}/export/{format}", get(index_sets::export))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::session_layer,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ));
+
+    // Evidence uploads: a body as large as the configured file limit, and a long timeout, since a
+    // 100 MB file over an office link takes minutes; everything else keeps the short one.
+    let uploads = Router::new()
+        .route(
+            "/periods/{id}/units/{unit_id}/leaves/{code}/evidence",
+            post(evidence::upload),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::middleware::session_layer,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            usize::try_from(state.config.max_upload_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1024 * 1024),
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.upload_timeout.max(Duration::from_secs(1)),
+        ));
+    let pages = pages.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        state.config.request_timeout.max(Duration::from_secs(1)),
+    ));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/{file}", get(assets::serve))
+        .merge(uploads)
+        .merge(pages)
+        .layer(axum::middleware::from_fn(crate::security::headers_layer))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    p: Page,
+    message: String,
+}
+
+/// Renders an error as a page in the user's language, keeping its status.
+pub fn render_error(state: &AppState, ctx: &RequestCtx, err: &WebError) -> Response {
+    let title_key = match err {
+        WebError::NotFound => "error.not_found_title",
+        WebError::Forbidden | WebError::ForbiddenBecause(_) => "error.forbidden_title",
+        WebError::Csrf => "error.csrf_title",
+        WebError::Conflict(_) => "error.conflict_title",
+        WebError::TooManyRequests(_) => "error.too_many_title",
+        WebError::Internal(_) => "error.internal_title",
+        _ => "error.bad_request_title",
+    };
+    let page = ErrorPage {
+        p: Page::anonymous(state, ctx, title_key),
+        message: err.message(ctx.lang),
+    };
+    match page.render() {
+        Ok(html) => (err.status(), Html(html)).into_response(),
+        Err(_) => (err.status(), err.message(ctx.lang)).into_response(),
+    }
+}
+
+/// Renders a template into a 200 page, or an internal error.
+pub fn render<T: Template>(template: &T) -> Result<Response, WebError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// Renders a template with another status (a form with errors answers 422, not 200).
+pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Result<Response, WebError> {
+    Ok((status, Html(template.render()?)).into_response())
+}

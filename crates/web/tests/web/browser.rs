@@ -1,0 +1,446 @@
+//! Browser journeys in a real headless Chromium (see `support::browser`).
+
+use parindex_store::Backend;
+
+use crate::support::browser::{BrowserApp, WINDOW};
+
+/// The secretariat logs in, creates a unit, is refused a duplicate code, and logs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secretariat_creates_a_unit_and_logs_out() {
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+
+    b.login_as("thuky").await;
+    let role = b.text("[data-testid=active-role]").await;
+    assert!(
+        role.contains("Thường trực"),
+        "header shows the role, got {role:?}"
+    );
+
+    b.goto("/units").await;
+    b.click("[data-testid=new-unit]").await;
+    b.wait_for_path("/units/new", |p| p == "/units/new").await;
+    b.fill("#code", "STC").await;
+    b.fill("#name_vi", "Sở Tài chính").await;
+    let group = b.select_starting_with("#group_id", "SO").await;
+    assert!(group.starts_with("SO"), "{group}");
+    b.fill("#valid_from", "01/01/2021").await;
+    b.click("[data-testid=save-unit]").await;
+
+    let path = b
+        .wait_for_path("the new unit's page", |p| {
+            p.strip_prefix("/units/")
+                .is_some_and(|id| id.parse::<i64>().is_ok())
+        })
+        .await;
+    assert_eq!(b.text("[data-testid=unit-code]").await, "STC");
+    assert_eq!(
+        b.text("h1").await,
+        "Sở Tài chính",
+        "the name keeps its diacritics"
+    );
+    assert!(b.body_text().await.contains("Sở Tài chính"));
+    b.screenshot("unit-created").await;
+
+    let unit = b
+        .store()
+        .find_unit_by_code("STC")
+        .await
+        .unwrap()
+        .expect("STC is in the database");
+    assert_eq!(unit.name_vi, "Sở Tài chính");
+    assert_eq!(unit.group_id, b.app.seed.group_so);
+    assert_eq!(unit.valid_from, "2021-01-01");
+    assert_eq!(path, format!("/units/{}", unit.id));
+    let units_before = b.store().count_units().await.unwrap();
+
+    // A duplicate code is refused on the form, and nothing is created.
+    b.goto("/units/new").await;
+    b.fill("#code", "STP").await;
+    b.fill("#name_vi", "Sở Tư pháp (bản sao)").await;
+    b.select_starting_with("#group_id", "SO").await;
+    b.fill("#valid_from", "01/01/2021").await;
+    b.click("[data-testid=save-unit]").await;
+    b.wait_for_text(".error, .field-error", "đã tồn tại").await;
+    assert_eq!(
+        b.find("#code")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("STP"),
+        "the form keeps what was typed"
+    );
+    b.screenshot("unit-duplicate-code").await;
+    assert_eq!(
+        b.store().count_units().await.unwrap(),
+        units_before,
+        "nothing new was created"
+    );
+    let stp = b.store().find_unit_by_code("STP").await.unwrap().unwrap();
+    assert_eq!(stp.name_vi, "Sở Tư pháp", "the existing unit is untouched");
+
+    b.logout().await;
+    assert_eq!(b.current_path().await, "/login");
+    b.goto("/units").await;
+    b.wait_for_path("the login page", |p| p == "/login").await;
+    b.find("#username").await;
+
+    b.close().await;
+}
+
+/// The units page fits a 1366×768 screen without horizontal scrolling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_page_fits_1366_wide() {
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    b.login_as("thuky").await;
+    b.goto("/units").await;
+    b.find("[data-testid=units-table]").await;
+
+    let inner = b.execute("return window.innerWidth;").await;
+    assert_eq!(
+        inner.as_u64(),
+        Some(u64::from(WINDOW.0)),
+        "the viewport is {}px wide",
+        WINDOW.0
+    );
+    let width = b
+        .execute("return document.documentElement.scrollWidth;")
+        .await;
+    let width = width.as_u64().expect("a number");
+    b.screenshot("units-1366x768").await;
+    assert!(
+        width <= u64::from(WINDOW.0),
+        "the page is {width}px wide: it scrolls sideways at {}px",
+        WINDOW.0
+    );
+
+    b.close().await;
+}
+
+/// The secretariat imports an index set from Excel, reads the validation report, publishes it
+/// and browses the tree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secretariat_imports_an_index_set_from_excel_and_publishes_it() {
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    // The Excel file a secretariat would upload: the shipped departments set, as a workbook.
+    let yaml = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
+    let doc = parindex_formats::parse_index_set_file(yaml.as_bytes()).unwrap();
+    let xlsx = parindex_formats::write_index_set_xlsx(&doc).unwrap();
+    let dir = std::env::temp_dir().join(format!("parindex-browser-xlsx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bo-chi-so-cap-so.xlsx");
+    std::fs::write(&file, &xlsx).unwrap();
+
+    b.login_as("thuky").await;
+    b.goto("/index-sets").await;
+    b.find("#set-file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    b.click("[data-testid=import-set]").await;
+    b.wait_for_path("the imported set's page", |p| {
+        p.strip_prefix("/index-sets/")
+            .is_some_and(|id| id.parse::<i64>().is_ok())
+    })
+    .await;
+    let summary = b.text("[data-testid=set-summary]").await;
+    assert!(
+        summary.contains("8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần"),
+        "{summary}"
+    );
+    assert!(summary.contains("75 + 25 = 100"), "{summary}");
+    assert!(
+        b.text("[data-testid=illustrative-note]")
+            .await
+            .contains("MINH HỌA")
+    );
+    assert_eq!(b.text("[data-testid=set-status]").await, "Bản nháp");
+    b.screenshot("index-set-imported").await;
+
+    // Publishing asks for confirmation (our small script); accept it.
+    b.click("[data-testid=publish-set]").await;
+    let _ = b.client.accept_alert().await;
+    b.wait_for_text("[data-testid=set-status]", "Đã ban hành")
+        .await;
+    let stored = b
+        .store()
+        .find_index_set_by_code("MH-2021-SO")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        parindex_store::index_sets::SetStatus::Published
+    );
+
+    // The tree: 8 collapsible domains with maxima and rule text; a domain folds away.
+    let domains = b.find_all("details.domain").await;
+    assert_eq!(domains.len(), 8);
+    let body = b.body_text().await;
+    assert!(
+        body.contains("Cải cách thủ tục hành chính") && body.contains("Tỷ lệ"),
+        "rule text shown"
+    );
+    assert!(
+        !b.exists("a.edit").await,
+        "a published set offers no edit links"
+    );
+    b.click("details.domain > summary").await;
+    let open = b
+        .execute("return document.querySelector('details.domain').open")
+        .await;
+    assert_eq!(
+        open,
+        serde_json::Value::Bool(false),
+        "the first domain collapsed"
+    );
+    b.screenshot("index-set-published-tree").await;
+    let _ = std::fs::remove_dir_all(&dir);
+    b.close().await;
+}
+
+/// A unit officer fills leaves of different rule kinds (autosaved, scored by the server) and
+/// uploads evidence; the head submits; editing is then refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
+    use parindex_domain::rules::{LeafInput, RuleSpec};
+    use parindex_store::AuditActor;
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    // A published departments set and a period open now, set up directly in the store.
+    let yaml = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
+    let doc = parindex_formats::parse_index_set_file(yaml.as_bytes()).unwrap();
+    let set = parindex_domain::IndexSet::from_doc(&doc, None).unwrap();
+    let store = b.store().clone();
+    let mut tx = store.begin_write(AuditActor::system("test")).await.unwrap();
+    let stored = tx
+        .create_index_set(
+            &parindex_store::index_sets::IndexSetContent {
+                code: doc.code.clone(),
+                year: 2026,
+                unit_group: "SO".into(),
+                title: doc.title.clone(),
+                illustrative: true,
+                definition: serde_json::to_string(&doc).unwrap(),
+                node_count: 123,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    tx.publish_index_set(stored.id, 1).await.unwrap();
+    let now = parindex_store::now_ms();
+    let stp = b.app.seed.unit_stp;
+    let period = tx
+        .create_period(
+            &parindex_store::periods::PeriodSettings {
+                year: 2026,
+                name: "Đánh giá CCHC năm 2026".into(),
+                self_open_at: now - 86_400_000,
+                self_close_at: now + 10 * 86_400_000,
+                explanation_due_at: None,
+                appraisal_open_at: None,
+                appraisal_close_at: None,
+                bonus_cap_milli: 0,
+                penalty_cap_milli: 0,
+                band_good_milli: 85_000,
+                band_fair_milli: 70_000,
+                band_average_milli: 50_000,
+            },
+            &[("SO".into(), stored.id)],
+            &[stp],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let pick = |f: &dyn Fn(&RuleSpec) -> bool| {
+        set.leaves()
+            .find(|l| l.rule.as_ref().is_some_and(f))
+            .unwrap()
+            .code
+            .clone()
+    };
+    let binary = pick(&|r| matches!(r, RuleSpec::Binary));
+    let tiered = pick(&|r| matches!(r, RuleSpec::TieredPercent { .. }));
+    let count = pick(&|r| matches!(r, RuleSpec::CountTiered { .. }));
+    let leaf = |code: &str| format!("[id='leaf-{code}']");
+
+    b.login_as("canbo.stp").await;
+    b.goto("/self-assessment").await;
+    b.wait_for_path("the sheet", |p| p.ends_with("/sheet"))
+        .await;
+    // Binary: a click saves it in the background and the server's score appears.
+    b.click(&format!("{} input[name=value][value=yes]", leaf(&binary)))
+        .await;
+    let score = b
+        .wait_for_text(&format!("[data-testid='score-{binary}']"), "/")
+        .await;
+    assert!(
+        score.starts_with(&set.node(&binary).unwrap().max.display_vi()),
+        "{score}"
+    );
+    // Tiered: 18 of 20 → the tier's points, with the explanation, no reload.
+    b.fill(&format!("{} input[name=numerator]", leaf(&tiered)), "18")
+        .await;
+    b.fill(&format!("{} input[name=denominator]", leaf(&tiered)), "20")
+        .await;
+    b.click(&format!("{} textarea[name=note]", leaf(&tiered)))
+        .await;
+    b.wait_for_text(&format!("{} .explanation", leaf(&tiered)), "18/20")
+        .await;
+    // Count: none disciplined.
+    b.fill(&format!("{} input[name=count]", leaf(&count)), "0")
+        .await;
+    b.click(&format!("{} textarea[name=note]", leaf(&count)))
+        .await;
+    b.wait_for_text(&format!("[data-testid='score-{count}']"), "/")
+        .await;
+    // The server holds what the page shows.
+    let entry = store
+        .leaf_entry(period.id, stp, &tiered)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(entry.explanation.contains("18/20"));
+    // Evidence for the binary leaf (a plain form post).
+    let dir =
+        std::env::temp_dir().join(format!("parindex-browser-evidence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("Kế hoạch CCHC 2026.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+    )
+    .unwrap();
+    b.find(&format!("{} input[type=file]", leaf(&binary)))
+        .await
+        .send_keys(&pdf.display().to_string())
+        .await
+        .unwrap();
+    b.fill(
+        &format!("{} .evidence-box input[name=reference]", leaf(&binary)),
+        "tr. 2",
+    )
+    .await;
+    b.click(&format!(
+        "{} .evidence-box button[type=submit]",
+        leaf(&binary)
+    ))
+    .await;
+    b.wait_for_text(
+        &format!("{} .evidence-list", leaf(&binary)),
+        "Kế hoạch CCHC 2026.pdf",
+    )
+    .await;
+    let progress = b.text("[data-testid=progress]").await;
+    assert!(progress.starts_with("3/"), "{progress}");
+    b.screenshot("sheet-filled").await;
+
+    // The rest of the sheet is filled behind the scenes, so the head can submit.
+    let mut tx = store.begin_write(AuditActor::system("test")).await.unwrap();
+    for l in set.leaves() {
+        let rule = l.rule.as_ref().unwrap();
+        let input = match rule {
+            RuleSpec::Binary => LeafInput::YesNo(true),
+            RuleSpec::TieredPercent { .. }
+            | RuleSpec::Proportional { .. }
+            | RuleSpec::ProportionalFloor { .. } => LeafInput::Ratio {
+                numerator: 1.into(),
+                denominator: 1.into(),
+            },
+            RuleSpec::CountTiered { .. } | RuleSpec::Deduction { .. } => LeafInput::Count(0),
+            RuleSpec::Formula { variables, .. } => LeafInput::Variables(
+                variables
+                    .iter()
+                    .map(|v| (v.name.clone(), 1.into()))
+                    .collect(),
+            ),
+            RuleSpec::Survey | RuleSpec::External { .. } => continue,
+        };
+        if store
+            .leaf_entry(period.id, stp, &l.code)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            continue;
+        }
+        let score = set.evaluate(&l.code, &input).unwrap();
+        tx.save_leaf_entry(
+            period.id,
+            stp,
+            &l.code,
+            0,
+            &parindex_store::periods::LeafEntryWrite {
+                input_json: serde_json::to_string(&input).unwrap(),
+                score_milli: score.points.and_then(|p| p.to_millipoints()),
+                not_applicable: score.points.is_none(),
+                explanation: score.explanation,
+                note: "Theo báo cáo năm".into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // The two leaves scored in the browser still need a word or evidence: add notes.
+    for code in [&tiered, &count] {
+        b.goto(&format!("/periods/{}/units/{stp}/sheet", period.id))
+            .await;
+        b.fill(
+            &format!("{} textarea[name=note]", leaf(code)),
+            "Số liệu theo báo cáo",
+        )
+        .await;
+        b.click(&format!("{} button.save", leaf(code))).await;
+        b.wait_for_text(&format!("{} .save-status", leaf(code)), "✔")
+            .await;
+    }
+    b.logout().await;
+    b.login_as("truong.stp").await;
+    b.goto(&format!("/periods/{}/units/{stp}/sheet", period.id))
+        .await;
+    b.click("[data-testid=submit-sheet]").await;
+    let _ = b.client.accept_alert().await;
+    b.wait_for_text("[data-testid=sheet-status]", "Đã nộp")
+        .await;
+    // Editing is now refused: the page says so and the inputs are disabled; the server refuses too.
+    assert!(
+        b.text("[data-testid=sheet-locked]")
+            .await
+            .contains("Đơn vị đã nộp")
+    );
+    let disabled = b
+        .execute("return document.querySelector('form.leaf-form fieldset').disabled")
+        .await;
+    assert_eq!(disabled, serde_json::Value::Bool(true));
+    b.screenshot("sheet-submitted").await;
+    let status = b
+        .execute(&format!(
+            "var f = document.querySelector(\"{} form.leaf-form\"); var d = new URLSearchParams(new FormData(f)); d.set('value','no'); \
+             var x = new XMLHttpRequest(); x.open('POST', f.action, false); x.setRequestHeader('Content-Type','application/x-www-form-urlencoded'); \
+             x.setRequestHeader('X-CSRF-Token', f.querySelector('input[name=csrf]').value); x.setRequestHeader('Accept','application/json'); x.send(d.toString()); return x.status;",
+            leaf(&binary)
+        ))
+        .await;
+    assert_eq!(status, serde_json::json!(403));
+    assert!(
+        store
+            .period_unit(period.id, stp)
+            .await
+            .unwrap()
+            .submitted_at
+            .is_some()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    b.close().await;
+}

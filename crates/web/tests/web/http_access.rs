@@ -1,0 +1,238 @@
+//! Authorization: for every role, the routes it may and may not reach; a foreign unit's
+//! objects answer 404; anonymous visitors are sent to the login page.
+
+use axum::http::StatusCode;
+
+use crate::support::{ACCOUNTS, TestApp};
+use crate::web_test;
+
+const OK: StatusCode = StatusCode::OK;
+const NO: StatusCode = StatusCode::FORBIDDEN;
+const NF: StatusCode = StatusCode::NOT_FOUND;
+
+/// Expected status of each GET route, per account (in ACCOUNTS order:
+/// admin, thuky, canbo.stp, truong.stp, thamdinh, hoidong, cungcap, khaosat, lanhdao).
+fn matrix(app: &TestApp) -> Vec<(String, [StatusCode; 9])> {
+    let stp = app.seed.unit_stp;
+    let snv = app.seed.unit_snv;
+    let admin = app.seed.users["admin"];
+    vec![
+        ("/".into(), [OK; 9]),
+        ("/account".into(), [OK; 9]),
+        ("/units".into(), [OK; 9]),
+        ("/unit-groups".into(), [OK; 9]),
+        (format!("/units/{stp}"), [OK; 9]),
+        (
+            format!("/units/{snv}"),
+            [OK, OK, NF, NF, OK, OK, OK, OK, OK],
+        ),
+        ("/units/new".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
+        ("/units/import".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
+        (
+            format!("/units/{stp}/edit"),
+            [OK, OK, NO, NO, NO, NO, NO, NO, NO],
+        ),
+        (
+            format!("/units/{snv}/edit"),
+            [OK, OK, NF, NF, NO, NO, NO, NO, NO],
+        ),
+        ("/users".into(), [OK, NO, NO, NO, NO, NO, NO, NO, NO]),
+        ("/users/new".into(), [OK, NO, NO, NO, NO, NO, NO, NO, NO]),
+        (
+            format!("/users/{admin}"),
+            [OK, NO, NO, NO, NO, NO, NO, NO, NO],
+        ),
+        ("/audit".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
+        ("/units/999999".into(), [NF, NF, NF, NF, NF, NF, NF, NF, NF]),
+        ("/index-sets".into(), [OK; 9]),
+        ("/index-sets/format".into(), [OK; 9]),
+        ("/index-sets/999999".into(), [NF; 9]),
+    ]
+}
+
+web_test!(
+    every_role_reaches_exactly_its_routes,
+    |app: TestApp| async move {
+        let matrix = matrix(&app);
+        let mut failures = Vec::new();
+        for (i, (username, _, _)) in ACCOUNTS.iter().enumerate() {
+            let mut client = app.login_as(username).await;
+            for (path, expected) in &matrix {
+                let got = client.get(path).await.status;
+                if got != expected[i] {
+                    failures.push(format!(
+                        "{username} GET {path}: expected {}, got {got}",
+                        expected[i]
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        app
+    }
+);
+
+web_test!(
+    anonymous_visitors_are_sent_to_login,
+    |app: TestApp| async move {
+        let mut client = app.client();
+        for (path, _) in matrix(&app) {
+            let r = client.get(&path).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+            assert!(
+                r.location().starts_with("/login"),
+                "{path} → {}",
+                r.location()
+            );
+        }
+        app
+    }
+);
+
+web_test!(navigation_follows_the_role, |app: TestApp| async move {
+    let mut officer = app.login_as("canbo.stp").await;
+    let home = officer.get("/").await.body;
+    assert!(!home.contains("href=\"/users\"") && !home.contains("href=\"/audit\""));
+    assert!(
+        home.contains("Cán bộ đầu mối") && home.contains("Sở Tư pháp"),
+        "header shows role and unit"
+    );
+    let mut admin = app.login_as("admin").await;
+    let home = admin.get("/").await.body;
+    assert!(home.contains("href=\"/users\"") && home.contains("href=\"/audit\""));
+    app
+});
+
+web_test!(
+    a_unit_user_neither_reads_nor_changes_another_unit,
+    |app: TestApp| async move {
+        let mut officer = app.login_as("canbo.stp").await;
+        // The list shows only their own unit, even when asked for everything.
+        let list = officer.get("/units?inactive=1&q=").await.body;
+        assert!(list.contains("Sở Tư pháp") && !list.contains("Sở Nội vụ"));
+        let snv = app.seed.unit_snv;
+        let before = app.store().get_unit(snv).await.unwrap();
+        let deactivate = officer
+            .post(&format!("/units/{snv}/deactivate"), &[("version", "1")])
+            .await;
+        assert_eq!(
+            deactivate.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            deactivate.body
+        );
+        let edit = officer
+            .post(
+                &format!("/units/{snv}"),
+                &[
+                    ("code", "SNV"),
+                    ("name_vi", "Bị sửa"),
+                    ("group_id", "1"),
+                    ("valid_from", "01/01/2021"),
+                    ("version", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(edit.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.store().get_unit(snv).await.unwrap(), before);
+        // Their own unit: still read-only for a unit officer.
+        let stp = app.seed.unit_stp;
+        assert_eq!(
+            officer
+                .post(&format!("/units/{stp}/deactivate"), &[("version", "1")])
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        app
+    }
+);
+
+web_test!(
+    only_the_administrator_manages_users,
+    |app: TestApp| async move {
+        let mut secretariat = app.login_as("thuky").await;
+        let created = secretariat
+            .post(
+                "/users",
+                &[
+                    ("username", "ke-la"),
+                    ("full_name", "Kẻ lạ"),
+                    ("role", "system_admin"),
+                    ("unit_id", ""),
+                ],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::FORBIDDEN);
+        let own = app.seed.users["thuky"];
+        let escalate = secretariat
+            .post(
+                &format!("/users/{own}/roles"),
+                &[("role", "system_admin"), ("unit_id", "")],
+            )
+            .await;
+        assert_eq!(escalate.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.store().user_grants(own).await.unwrap().len(), 1);
+        assert!(app.store().user_for_login("ke-la").await.unwrap().is_none());
+        app
+    }
+);
+
+web_test!(
+    a_user_switches_only_among_their_own_roles,
+    |app: TestApp| async move {
+        let mut admin = app.login_as("admin").await;
+        let officer_id = app.seed.users["canbo.stp"];
+        let stp = app.seed.unit_stp.to_string();
+        // Give the officer a second role: viewer of the whole province.
+        let granted = admin
+            .post(
+                &format!("/users/{officer_id}/roles"),
+                &[("role", "viewer"), ("unit_id", "")],
+            )
+            .await;
+        assert_eq!(granted.status, StatusCode::SEE_OTHER);
+        // A unit role without a unit is refused with the reason.
+        let bad = admin
+            .post(
+                &format!("/users/{officer_id}/roles"),
+                &[("role", "unit_head"), ("unit_id", "")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("phải gắn với một đơn vị"));
+        let _ = stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        let grants = app.store().user_grants(officer_id).await.unwrap();
+        let viewer = grants
+            .iter()
+            .find(|g| g.role == parindex_domain::Role::Viewer)
+            .unwrap()
+            .id;
+        assert!(!officer.get("/units").await.body.contains("Sở Nội vụ"));
+        assert_eq!(
+            officer
+                .post("/account/role", &[("grant_id", &viewer.to_string())])
+                .await
+                .status,
+            StatusCode::SEE_OTHER
+        );
+        assert!(officer.get("/units").await.body.contains("Sở Nội vụ"));
+        // Someone else's grant cannot be borrowed.
+        let admin_grant = app
+            .store()
+            .user_grants(app.seed.users["admin"])
+            .await
+            .unwrap()[0]
+            .id;
+        assert_eq!(
+            officer
+                .post("/account/role", &[("grant_id", &admin_grant.to_string())])
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(officer.get("/users").await.status, StatusCode::FORBIDDEN);
+        app
+    }
+);

@@ -1,0 +1,1014 @@
+//! The self-assessment sheet over HTTP: the server computes scores, refuses every write it
+//! must (deadline, submission, another unit, survey/external leaves, out-of-range input) with
+//! a 4xx and nothing written, settles concurrent saves by version, and runs the submission,
+//! reopening and extension flow.
+
+use axum::http::{Request, StatusCode, header};
+use parindex_domain::IndexSet;
+use parindex_domain::rules::RuleSpec;
+use parindex_store::AuditActor;
+use parindex_store::index_sets::IndexSetContent;
+
+use crate::support::{TestApp, TestClient};
+use crate::web_test;
+
+const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
+
+fn so_set() -> IndexSet {
+    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
+    IndexSet::from_doc(&doc, None).unwrap()
+}
+
+/// Publishes the shipped departments set and opens a period around today; returns its id.
+async fn open_period(app: &TestApp) -> i64 {
+    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    let set = tx
+        .create_index_set(
+            &IndexSetContent {
+                code: doc.code.clone(),
+                year: 2026,
+                unit_group: "SO".into(),
+                title: doc.title.clone(),
+                illustrative: true,
+                definition: serde_json::to_string(&doc).unwrap(),
+                node_count: 123,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    tx.publish_index_set(set.id, 1).await.unwrap();
+    tx.commit().await.unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
+    let mut secretariat = app.login_as("thuky").await;
+    let r = secretariat
+        .post(
+            "/periods",
+            &[
+                ("name", "Đánh giá CCHC năm 2026"),
+                ("year", "2026"),
+                ("self_open", &fmt(today - time::Duration::days(1))),
+                ("self_close", &fmt(today + time::Duration::days(10))),
+                ("set_SO", &set.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location()
+        .trim_start_matches("/periods/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Form fields of a leaf save.
+type Fields = Vec<(String, String)>;
+
+/// A valid input for a leaf of this rule, as form fields.
+fn valid_fields(rule: &RuleSpec) -> Vec<(String, String)> {
+    match rule {
+        RuleSpec::Binary => vec![("value".into(), "yes".into())],
+        RuleSpec::TieredPercent { .. }
+        | RuleSpec::Proportional { .. }
+        | RuleSpec::ProportionalFloor { .. } => {
+            vec![
+                ("numerator".into(), "18".into()),
+                ("denominator".into(), "20".into()),
+            ]
+        }
+        RuleSpec::CountTiered { .. } | RuleSpec::Deduction { .. } => {
+            vec![("count".into(), "1".into())]
+        }
+        RuleSpec::Formula { variables, .. } => variables
+            .iter()
+            .map(|v| (format!("var_{}", v.name), "1".to_string()))
+            .collect(),
+        RuleSpec::Survey | RuleSpec::External { .. } => Vec::new(),
+    }
+}
+
+fn leaf_of_kind(set: &IndexSet, pick: impl Fn(&RuleSpec) -> bool) -> String {
+    set.leaves()
+        .find(|l| l.rule.as_ref().is_some_and(&pick))
+        .unwrap()
+        .code
+        .clone()
+}
+
+async fn save(
+    client: &mut TestClient,
+    period: i64,
+    unit: i64,
+    code: &str,
+    version: &str,
+    fields: &[(String, String)],
+) -> crate::support::TestResponse {
+    let mut all: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    all.push(("version", version));
+    client
+        .post(
+            &format!("/periods/{period}/units/{unit}/leaves/{code}"),
+            &all,
+        )
+        .await
+}
+
+async fn entry_count(app: &TestApp, period: i64, unit: i64) -> usize {
+    app.store().leaf_entries(period, unit).await.unwrap().len()
+}
+
+web_test!(
+    the_server_scores_and_refuses_what_it_must,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        // The unit officer lands on their sheet.
+        let start = officer.get("/self-assessment").await;
+        assert_eq!(
+            start.location(),
+            format!("/periods/{period}/units/{stp}/sheet")
+        );
+        let sheet = officer.get(start.location()).await;
+        assert_eq!(sheet.status, StatusCode::OK);
+        assert!(sheet.body.contains("Cải cách thủ tục hành chính"));
+
+        // A tiered leaf: 18 of 20 is computed by the server with its explanation.
+        let tiered = leaf_of_kind(&set, |r| matches!(r, RuleSpec::TieredPercent { .. }));
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &tiered,
+            "0",
+            &[
+                ("numerator".into(), "18".into()),
+                ("denominator".into(), "20".into()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let entry = app
+            .store()
+            .leaf_entry(period, stp, &tiered)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            entry.explanation.contains("18/20") && entry.explanation.contains("90,00%"),
+            "{}",
+            entry.explanation
+        );
+        let expected = set
+            .evaluate(
+                &tiered,
+                &parindex_domain::rules::LeafInput::Ratio {
+                    numerator: 18.into(),
+                    denominator: 20.into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            entry.score_milli,
+            expected.points.and_then(|p| p.to_millipoints())
+        );
+
+        let audit_before = app
+            .store()
+            .audit_list(&parindex_store::AuditFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len();
+        let entries_before = entry_count(&app, period, stp).await;
+        let binary = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Binary));
+        let survey = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Survey));
+        let external = leaf_of_kind(&set, |r| matches!(r, RuleSpec::External { .. }));
+        let count = leaf_of_kind(&set, |r| matches!(r, RuleSpec::CountTiered { .. }));
+        let refusals: Vec<(String, Fields, StatusCode)> = vec![
+            (
+                tiered.clone(),
+                vec![
+                    ("numerator".into(), "21".into()),
+                    ("denominator".into(), "20".into()),
+                ],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                binary.clone(),
+                vec![("value".into(), "maybe".into())],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                count.clone(),
+                vec![("count".into(), "-1".into())],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                count.clone(),
+                vec![("count".into(), "nhiều".into())],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                survey.clone(),
+                vec![("value".into(), "yes".into())],
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                external.clone(),
+                vec![("value".into(), "yes".into())],
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                "9.9.9".into(),
+                vec![("value".into(), "yes".into())],
+                StatusCode::NOT_FOUND,
+            ),
+        ];
+        for (code, fields, status) in &refusals {
+            let r = save(&mut officer, period, stp, code, "0", fields).await;
+            assert_eq!(r.status, *status, "{code} {fields:?}: {}", r.body);
+        }
+        // Out of range with the right version: numerator above denominator.
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &tiered,
+            "1",
+            &[
+                ("numerator".into(), "21".into()),
+                ("denominator".into(), "20".into()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        // Another unit's sheet: not found, for reading and writing.
+        let snv = app.seed.unit_snv;
+        assert_eq!(
+            officer
+                .get(&format!("/periods/{period}/units/{snv}/sheet"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let r = save(
+            &mut officer,
+            period,
+            snv,
+            &binary,
+            "0",
+            &[("value".into(), "yes".into())],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // A viewer reads but cannot write; a survey operator cannot even read.
+        let mut viewer = app.login_as("lanhdao").await;
+        assert_eq!(
+            viewer
+                .get(&format!("/periods/{period}/units/{stp}/sheet"))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            save(
+                &mut viewer,
+                period,
+                stp,
+                &binary,
+                "0",
+                &[("value".into(), "yes".into())]
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+        let mut survey_op = app.login_as("khaosat").await;
+        assert_eq!(
+            survey_op
+                .get(&format!("/periods/{period}/units/{stp}/sheet"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(entry_count(&app, period, stp).await, entries_before);
+        assert_eq!(
+            app.store().leaf_entries(period, snv).await.unwrap().len(),
+            0
+        );
+        let audit_after = app
+            .store()
+            .audit_list(&parindex_store::AuditFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len();
+        // Only the logins of the viewer and the survey operator were recorded.
+        assert_eq!(audit_after, audit_before + 2);
+
+        // After the deadline: refused, nothing written; an extension reopens the window.
+        let past = parindex_store::now_ms() - 1000;
+        sqlx::query("UPDATE periods SET self_close_at = $1")
+            .bind(past)
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let late = save(
+            &mut officer,
+            period,
+            stp,
+            &binary,
+            "0",
+            &[("value".into(), "yes".into())],
+        )
+        .await;
+        assert_eq!(late.status, StatusCode::FORBIDDEN);
+        assert!(
+            late.body.contains("Đã hết hạn tự đánh giá"),
+            "{}",
+            late.body
+        );
+        assert!(
+            app.store()
+                .leaf_entry(period, stp, &binary)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let mut secretariat = app.login_as("thuky").await;
+        let tomorrow = parindex_domain::text::format_date_vi(
+            time::OffsetDateTime::now_utc().date() + time::Duration::days(2),
+        );
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/extension"),
+                &[
+                    ("until", &tomorrow),
+                    ("reason", "Đơn vị đề nghị do mất điện"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let ok = save(
+            &mut officer,
+            period,
+            stp,
+            &binary,
+            "0",
+            &[("value".into(), "yes".into())],
+        )
+        .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        app
+    }
+);
+
+web_test!(
+    two_saves_from_the_same_version_one_wins_one_conflicts,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let binary = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Binary));
+        let first = app.login_as("canbo.stp").await;
+        let second = app.login_as("truong.stp").await;
+        let mut handles = Vec::new();
+        for (mut client, value) in [(first, "yes"), (second, "no")] {
+            let code = binary.clone();
+            handles.push(tokio::spawn(async move {
+                save(
+                    &mut client,
+                    period,
+                    stp,
+                    &code,
+                    "0",
+                    &[
+                        ("value".into(), value.into()),
+                        ("note".into(), format!("ghi chú {value}")),
+                    ],
+                )
+                .await
+            }));
+        }
+        let mut statuses = Vec::new();
+        for h in handles {
+            statuses.push(h.await.unwrap());
+        }
+        let codes: Vec<StatusCode> = statuses.iter().map(|r| r.status).collect();
+        assert!(
+            codes.contains(&StatusCode::SEE_OTHER) && codes.contains(&StatusCode::CONFLICT),
+            "{codes:?}"
+        );
+        let loser = statuses
+            .iter()
+            .find(|r| r.status == StatusCode::CONFLICT)
+            .unwrap();
+        assert!(
+            loser.body.contains("Người khác vừa lưu tiêu chí này"),
+            "the conflict shows the other's value"
+        );
+        let entry = app
+            .store()
+            .leaf_entry(period, stp, &binary)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.version, 1);
+        // The JSON reply of the autosave script carries the current value on a conflict.
+        let mut client = app.login_as("canbo.stp").await;
+        let token = client.csrf().await;
+        let body = serde_urlencoded::to_string([
+            ("value", "no"),
+            ("version", "0"),
+            ("csrf", token.as_str()),
+        ])
+        .unwrap();
+        let r = client
+            .send(
+                Request::post(format!("/periods/{period}/units/{stp}/leaves/{binary}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let json: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["current"]["version"], 1);
+        app
+    }
+);
+
+web_test!(
+    submission_completeness_lock_and_reopening,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        let mut head = app.login_as("truong.stp").await;
+        // Nothing entered: the head's submission lists what is missing and is refused.
+        let r = head
+            .post(&format!("/periods/{period}/units/{stp}/submit"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Chưa chấm"));
+        // The officer fills every self-assessed leaf, with a note (there is no evidence yet).
+        let mut last = String::new();
+        for leaf in set.leaves() {
+            let rule = leaf.rule.as_ref().unwrap();
+            if matches!(rule, RuleSpec::Survey | RuleSpec::External { .. })
+                || !leaf.applies_to.iter().all(|g| g == "SO")
+            {
+                continue;
+            }
+            let mut fields = valid_fields(rule);
+            fields.push(("note".into(), "Theo báo cáo số 12/BC-STP".into()));
+            let r = save(&mut officer, period, stp, &leaf.code, "0", &fields).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}: {}", leaf.code, r.body);
+            last = leaf.code.clone();
+        }
+        // An officer may not submit; the head may.
+        assert_eq!(
+            officer
+                .post(&format!("/periods/{period}/units/{stp}/submit"), &[])
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let r = head
+            .post(&format!("/periods/{period}/units/{stp}/submit"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(
+            app.store()
+                .period_unit(period, stp)
+                .await
+                .unwrap()
+                .submitted_at
+                .is_some()
+        );
+        // After submission every write is refused with a clear message, and nothing changes.
+        let before = app
+            .store()
+            .leaf_entry(period, stp, &last)
+            .await
+            .unwrap()
+            .unwrap();
+        let rule = set.node(&last).unwrap().rule.clone().unwrap();
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &last,
+            &before.version.to_string(),
+            &valid_fields(&rule),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("Đơn vị đã nộp"), "{}", r.body);
+        assert_eq!(
+            app.store()
+                .leaf_entry(period, stp, &last)
+                .await
+                .unwrap()
+                .unwrap(),
+            before
+        );
+        // The board shows the unit as submitted; the secretariat reopens it with a reason.
+        let mut secretariat = app.login_as("thuky").await;
+        let board = secretariat.get(&format!("/periods/{period}")).await.body;
+        assert!(board.contains("Đã nộp") && board.contains("Sở Tư pháp"));
+        let xlsx = secretariat
+            .get(&format!("/periods/{period}/board.xlsx?group=SO"))
+            .await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        assert!(xlsx.header("content-disposition").starts_with("attachment"));
+        assert!(xlsx.body.starts_with("PK"), "an xlsx (zip) file");
+        // Only the secretariat sees the board.
+        assert_eq!(
+            officer
+                .get(&format!("/periods/{period}/board.xlsx"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let no_reason = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/reopen"),
+                &[("reason", "")],
+            )
+            .await;
+        assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/reopen"),
+                &[("reason", "Sửa số liệu tiêu chí 3.2")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let reopen = app
+            .store()
+            .audit_list(&parindex_store::AuditFilter {
+                action: Some("self_assessment.reopen".into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            reopen[0]
+                .after_json
+                .as_deref()
+                .unwrap()
+                .contains("Sửa số liệu tiêu chí 3.2")
+        );
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &last,
+            &before.version.to_string(),
+            &valid_fields(&rule),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        app
+    }
+);
+
+web_test!(
+    the_self_assessment_report_downloads_as_excel_and_pdf,
+    |app: TestApp| async move {
+        use calamine::Reader;
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        let tiered = leaf_of_kind(&set, |r| matches!(r, RuleSpec::TieredPercent { .. }));
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &tiered,
+            "0",
+            &[
+                ("numerator".into(), "18".into()),
+                ("denominator".into(), "20".into()),
+                ("note".into(), "Theo Báo cáo số 7/BC-STP".into()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let expected = app
+            .store()
+            .leaf_entry(period, stp, &tiered)
+            .await
+            .unwrap()
+            .unwrap()
+            .score_milli
+            .unwrap();
+
+        let xlsx = officer
+            .send(
+                Request::get(format!("/periods/{period}/units/{stp}/report/xlsx"))
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(xlsx.status, StatusCode::OK);
+        // The test client reads bodies as text; fetch the bytes again through the router.
+        let bytes = {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let mut request = Request::get(format!("/periods/{period}/units/{stp}/report/xlsx"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let cookie = officer
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(officer.ip));
+            let response = app.router.clone().oneshot(request).await.unwrap();
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec()
+        };
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range(&book.sheet_names()[0]).unwrap();
+        let row = sheet
+            .rows()
+            .find(|r| r.first().is_some_and(|c| c.to_string() == tiered))
+            .expect("the leaf's row");
+        let numbers: Vec<f64> = row
+            .iter()
+            .filter_map(|c| match c {
+                calamine::Data::Float(f) => Some(*f),
+                calamine::Data::Int(i) => Some(*i as f64),
+                _ => None,
+            })
+            .collect();
+        let score = expected as f64 / 1000.0;
+        assert!(
+            numbers.iter().any(|n| (n - score).abs() < 1e-9),
+            "{numbers:?} should contain {score}"
+        );
+
+        let pdf = {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let mut request = Request::get(format!("/periods/{period}/units/{stp}/report/pdf"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let cookie = officer
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookie.parse().unwrap());
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(officer.ip));
+            let response = app.router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec()
+        };
+        assert!(pdf.starts_with(b"%PDF"));
+        let path = std::env::temp_dir().join(format!(
+            "parindex-report-{}-{period}.pdf",
+            std::process::id()
+        ));
+        std::fs::write(&path, &pdf).unwrap();
+        match std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+        {
+            Ok(out) => {
+                // Table cells wrap; compare with white space folded.
+                let text = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert!(text.contains("Sở Tư pháp"), "{text}");
+                assert!(
+                    text.contains("thủ tục hành chính") && text.contains("Đánh giá CCHC năm 2026"),
+                    "{text}"
+                );
+            }
+            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("pdftotext is required in CI")
+            }
+            Err(_) => eprintln!(
+                "\n*** SKIPPED reading the PDF back: pdftotext (poppler-utils) is not installed ***\n"
+            ),
+        }
+        let _ = std::fs::remove_file(path);
+        // Another unit's report: not found.
+        let snv = app.seed.unit_snv;
+        assert_eq!(
+            officer
+                .get(&format!("/periods/{period}/units/{snv}/report/pdf"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        app
+    }
+);
+
+/// A minimal real PDF.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+web_test!(
+    evidence_upload_cite_download_and_refusals,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        let binary = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Binary));
+        let other = set
+            .leaves()
+            .filter(|l| {
+                l.rule
+                    .as_ref()
+                    .is_some_and(|r| matches!(r, RuleSpec::Binary))
+            })
+            .nth(1)
+            .unwrap()
+            .code
+            .clone();
+
+        // Upload to a leaf, with a path-traversal name: stored harmlessly, cited with its reference.
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{binary}/evidence"),
+                "file",
+                "../../etc/Kế hoạch CCHC.pdf",
+                PDF,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let library = app.store().unit_evidence(stp).await.unwrap();
+        assert_eq!(library.len(), 1);
+        assert_eq!(library[0].display_name, "Kế hoạch CCHC.pdf");
+        assert_eq!(library[0].content_type, "application/pdf");
+        // The same content again, under another name: one file in the library.
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{other}/evidence"),
+                "file",
+                "ban-sao.pdf",
+                PDF,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(app.store().unit_evidence(stp).await.unwrap().len(), 1);
+        assert_eq!(app.store().citations(period, stp).await.unwrap().len(), 2);
+        // Cite from the library on a third leaf with a page reference.
+        let third = set
+            .leaves()
+            .filter(|l| {
+                l.rule
+                    .as_ref()
+                    .is_some_and(|r| matches!(r, RuleSpec::Binary))
+            })
+            .nth(2)
+            .unwrap()
+            .code
+            .clone();
+        let file_id = library[0].id.to_string();
+        let r = officer
+            .post(
+                &format!("/periods/{period}/units/{stp}/leaves/{third}/cite"),
+                &[("evidence_id", &file_id), ("reference", "tr. 3–5")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let sheet = officer
+            .get(&format!("/periods/{period}/units/{stp}/sheet"))
+            .await
+            .body;
+        assert!(sheet.contains("Kế hoạch CCHC.pdf") && sheet.contains("tr. 3–5"));
+
+        // Refusals: a renamed executable, an empty upload, a foreign unit's file.
+        let files_before = app.store().unit_evidence(stp).await.unwrap().len();
+        let elf = [b"\x7fELF\x02\x01\x01\x00".as_slice(), &[0u8; 2048]].concat();
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{binary}/evidence"),
+                "file",
+                "baocao.pdf",
+                &elf,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("không phải là PDF thật"), "{}", r.body);
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{binary}/evidence"),
+                "file",
+                "virus.exe",
+                b"MZ\x90\x00",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            app.store().unit_evidence(stp).await.unwrap().len(),
+            files_before
+        );
+        let snv = app.seed.unit_snv;
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{snv}/leaves/{binary}/evidence"),
+                "file",
+                "x.pdf",
+                PDF,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        // Downloads: attachment with nosniff; a PDF may be viewed inline.
+        let d = officer.get(&format!("/evidence/{file_id}")).await;
+        assert_eq!(d.status, StatusCode::OK);
+        assert!(
+            d.header("content-disposition").starts_with("attachment;"),
+            "{}",
+            d.header("content-disposition")
+        );
+        assert_eq!(d.header("x-content-type-options"), "nosniff");
+        assert_eq!(d.header("content-type"), "application/pdf");
+        assert!(d.body.starts_with("%PDF"));
+        let inline = officer.get(&format!("/evidence/{file_id}?inline=1")).await;
+        assert!(inline.header("content-disposition").starts_with("inline;"));
+        // Who may see it: the unit, the appraisers, the secretariat and the council; not the viewer
+        // nor another unit.
+        for (who, status) in [
+            ("thamdinh", StatusCode::OK),
+            ("thuky", StatusCode::OK),
+            ("hoidong", StatusCode::OK),
+            ("lanhdao", StatusCode::FORBIDDEN),
+            ("khaosat", StatusCode::FORBIDDEN),
+        ] {
+            let mut c = app.login_as(who).await;
+            assert_eq!(
+                c.get(&format!("/evidence/{file_id}")).await.status,
+                status,
+                "{who}"
+            );
+        }
+        let mut nv = app.client();
+        assert_eq!(
+            nv.get(&format!("/evidence/{file_id}")).await.status,
+            StatusCode::SEE_OTHER,
+            "anonymous → login"
+        );
+
+        // A scored leaf with evidence needs no note for the submission check.
+        let r = save(
+            &mut officer,
+            period,
+            stp,
+            &binary,
+            "0",
+            &[("value".into(), "yes".into())],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let mut head = app.login_as("truong.stp").await;
+        let r = head
+            .post(&format!("/periods/{period}/units/{stp}/submit"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            !r.body.contains(&format!(
+                "Có điểm nhưng chưa có tài liệu kiểm chứng hay giải trình: {binary}"
+            )),
+            "evidence counts"
+        );
+        // Removing a citation leaves the file in the library; after submission uploads are refused.
+        let citation = app.store().citations(period, stp).await.unwrap()[0].id;
+        let r = officer
+            .post(
+                &format!("/periods/{period}/units/{stp}/citations/{citation}/delete"),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(app.store().unit_evidence(stp).await.unwrap().len(), 1);
+        sqlx::query("UPDATE period_units SET submitted_at = 1")
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{binary}/evidence"),
+                "file",
+                "muon.pdf",
+                b"%PDF-1.4 late",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.body.contains("Đơn vị đã nộp"), "{}", r.body);
+        app
+    }
+);
+
+web_test!(
+    the_secretariat_chooses_the_participating_units,
+    |app: TestApp| async move {
+        let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        let set = tx
+            .create_index_set(
+                &IndexSetContent {
+                    code: doc.code.clone(),
+                    year: 2026,
+                    unit_group: "SO".into(),
+                    title: doc.title.clone(),
+                    illustrative: true,
+                    definition: serde_json::to_string(&doc).unwrap(),
+                    node_count: 123,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        tx.publish_index_set(set.id, 1).await.unwrap();
+        tx.commit().await.unwrap();
+        let set_id = set.id.to_string();
+        let mut secretariat = app.login_as("thuky").await;
+        let stp = format!("unit_{}", app.seed.unit_stp);
+        let huyen = format!("unit_{}", app.seed.unit_huyen);
+        let base = [
+            ("name", "Kỳ thử"),
+            ("year", "2026"),
+            ("self_open", "01/11/2026"),
+            ("self_close", "30/12/2026"),
+            ("set_SO", set_id.as_str()),
+        ];
+        // A district cannot take part with only the departments' set.
+        let mut bad = base.to_vec();
+        bad.push((&huyen, "1"));
+        let r = secretariat.post("/periods", &bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(app.store().list_periods().await.unwrap().is_empty());
+        let mut only_stp = base.to_vec();
+        only_stp.push((&stp, "1"));
+        let r = secretariat.post("/periods", &only_stp).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let period = app.store().list_periods().await.unwrap()[0].id;
+        let units = app.store().period_units(period).await.unwrap();
+        assert_eq!(
+            units
+                .iter()
+                .map(|u| u.unit_code.as_str())
+                .collect::<Vec<_>>(),
+            ["STP"]
+        );
+        app
+    }
+);

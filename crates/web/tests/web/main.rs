@@ -1,0 +1,11 @@
+//! The web crate's one integration-test binary (linking is slow on 2 cores): in-process HTTP
+//! tests on SQLite and PostgreSQL, and browser journeys in a real Chromium over WebDriver.
+
+mod support;
+
+mod browser;
+mod http_access;
+mod http_auth;
+mod http_index_sets;
+mod http_self_assessment;
+mod http_units;
