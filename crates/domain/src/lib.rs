@@ -2,6 +2,7 @@
 //! rules that decide. No I/O, no async, no SQL, no HTTP live here (see docs/architecture.md).
 
 pub mod account;
+pub mod appraisal;
 pub mod authz;
 pub mod index_set;
 pub mod points;
