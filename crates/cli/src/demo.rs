@@ -294,6 +294,7 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         band_good_milli: 85_000,
         band_fair_milli: 70_000,
         band_average_milli: 50_000,
+        appraisal_rounds: 2,
     };
     tx.create_period(&settings, &period_sets, &participants)
         .await

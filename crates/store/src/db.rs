@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_evidence.sql"),
         postgres: include_str!("../migrations/postgres/0004_evidence.sql"),
     },
+    Migration {
+        version: 5,
+        name: "appraisal",
+        sqlite: include_str!("../migrations/sqlite/0005_appraisal.sql"),
+        postgres: include_str!("../migrations/postgres/0005_appraisal.sql"),
+    },
 ];
 
 /// The handle to the database. Cheap to clone.
@@ -184,7 +190,7 @@ impl Store {
         Ok(())
     }
 
-    async fn lock_writer(&self) -> Option<OwnedMutexGuard<()>> {
+    pub(crate) async fn lock_writer(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.sqlite_writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,

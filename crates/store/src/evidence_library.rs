@@ -27,6 +27,8 @@ pub struct Citation {
     pub id: i64,
     pub leaf_code: String,
     pub reference: String,
+    /// `self` (the self-assessment) or `explanation` (supplementary, in the explanation round).
+    pub stage: String,
     pub file: EvidenceFile,
 }
 
@@ -90,7 +92,7 @@ impl Store {
         unit_id: i64,
     ) -> Result<Vec<Citation>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.id, c.leaf_code, c.reference, {FILE_COLUMNS} FROM evidence_citations c JOIN evidence_files f ON f.id = c.evidence_id \
+            "SELECT c.id, c.leaf_code, c.reference, c.stage, {FILE_COLUMNS} FROM evidence_citations c JOIN evidence_files f ON f.id = c.evidence_id \
              WHERE c.period_id = $1 AND c.unit_id = $2 ORDER BY c.leaf_code, c.id"
         )))
         .bind(period_id)
@@ -103,7 +105,8 @@ impl Store {
                     id: r.try_get(0)?,
                     leaf_code: r.try_get(1)?,
                     reference: r.try_get(2)?,
-                    file: file_from_row(r, 3)?,
+                    stage: r.try_get(3)?,
+                    file: file_from_row(r, 4)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -159,6 +162,46 @@ impl WriteTx {
         evidence_id: i64,
         reference: &str,
     ) -> Result<i64, StoreError> {
+        self.cite_evidence_in(
+            period_id,
+            unit_id,
+            leaf_code,
+            evidence_id,
+            reference,
+            "self",
+        )
+        .await
+    }
+
+    /// Cites a file as supplementary evidence of an explanation (giải trình).
+    pub async fn cite_supplementary_evidence(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        leaf_code: &str,
+        evidence_id: i64,
+        reference: &str,
+    ) -> Result<i64, StoreError> {
+        self.cite_evidence_in(
+            period_id,
+            unit_id,
+            leaf_code,
+            evidence_id,
+            reference,
+            "explanation",
+        )
+        .await
+    }
+
+    async fn cite_evidence_in(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+        leaf_code: &str,
+        evidence_id: i64,
+        reference: &str,
+        stage: &str,
+    ) -> Result<i64, StoreError> {
         let owner = sqlx::query("SELECT unit_id FROM evidence_files WHERE id = $1")
             .bind(evidence_id)
             .fetch_optional(&mut *self.tx)
@@ -170,8 +213,8 @@ impl WriteTx {
             return Err(StoreError::NotFound);
         }
         let row = sqlx::query(
-            "INSERT INTO evidence_citations (period_id, unit_id, leaf_code, evidence_id, reference, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO evidence_citations (period_id, unit_id, leaf_code, evidence_id, reference, created_by, created_at, stage) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(period_id)
         .bind(unit_id)
@@ -180,6 +223,7 @@ impl WriteTx {
         .bind(reference)
         .bind(self.actor().user_id)
         .bind(crate::now_ms())
+        .bind(stage)
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| StoreError::unique_as(e, "evidence_id", "Tài liệu này đã được gắn vào tiêu chí".into()))?;
@@ -189,7 +233,7 @@ impl WriteTx {
             "leaf_entry",
             format!("{period_id}/{unit_id}/{leaf_code}"),
             None,
-            Some(serde_json::json!({ "citation": id, "evidence_id": evidence_id, "reference": reference })),
+            Some(serde_json::json!({ "citation": id, "evidence_id": evidence_id, "reference": reference, "stage": stage })),
         )
         .await?;
         Ok(id)

@@ -4,6 +4,7 @@
 //! Reads go through [`Store`]; every state change goes through a [`WriteTx`], which writes its
 //! audit record in the same transaction and refuses to commit without one.
 
+pub mod appraisal;
 pub mod audit;
 pub mod db;
 pub mod error;

@@ -24,6 +24,18 @@ pub struct Period {
     pub band_fair_milli: i64,
     pub band_average_milli: i64,
     pub version: i64,
+    /// Appraisal rounds (default 2).
+    pub appraisal_rounds: i64,
+    /// The stored stage (`appraisal::Stage::from_stored`) and its round.
+    pub stage: String,
+    pub stage_round: i64,
+    /// The approval decision (số quyết định, ngày ký dd/mm/yyyy, the signed PDF).
+    pub decision_number: Option<String>,
+    pub decision_date: Option<String>,
+    pub decision_sha256: Option<String>,
+    pub decision_file_name: Option<String>,
+    pub decision_file_size: Option<i64>,
+    pub published_at: Option<i64>,
 }
 
 /// What the secretariat sets for a period.
@@ -41,6 +53,7 @@ pub struct PeriodSettings {
     pub band_good_milli: i64,
     pub band_fair_milli: i64,
     pub band_average_milli: i64,
+    pub appraisal_rounds: i64,
 }
 
 /// A unit's place in a period.
@@ -57,6 +70,12 @@ pub struct PeriodUnit {
     pub submitted_by: Option<i64>,
     pub last_activity_at: Option<i64>,
     pub version: i64,
+    /// The last explanation round the unit submitted (0: none).
+    pub explanation_submitted_round: i64,
+    pub explanation_submitted_at: Option<i64>,
+    /// Set while the published unit is reopened for a correction.
+    pub correction_reason: Option<String>,
+    pub correction_opened_at: Option<i64>,
 }
 
 /// One saved leaf of a unit's self-assessment.
@@ -85,7 +104,8 @@ pub struct LeafEntryWrite {
 }
 
 const PERIOD_SELECT: &str = "SELECT id, year, name, self_open_at, self_close_at, explanation_due_at, appraisal_open_at, appraisal_close_at, \
-     bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version FROM periods";
+     bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version, \
+     appraisal_rounds, stage, stage_round, decision_number, decision_date, decision_sha256, decision_file_name, decision_file_size, published_at FROM periods";
 
 fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
     Ok(Period {
@@ -103,11 +123,21 @@ fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
         band_fair_milli: row.try_get(11)?,
         band_average_milli: row.try_get(12)?,
         version: row.try_get(13)?,
+        appraisal_rounds: row.try_get(14)?,
+        stage: row.try_get(15)?,
+        stage_round: row.try_get(16)?,
+        decision_number: row.try_get(17)?,
+        decision_date: row.try_get(18)?,
+        decision_sha256: row.try_get(19)?,
+        decision_file_name: row.try_get(20)?,
+        decision_file_size: row.try_get(21)?,
+        published_at: row.try_get(22)?,
     })
 }
 
 const PERIOD_UNIT_SELECT: &str = "SELECT pu.period_id, pu.unit_id, u.code, u.name_vi, g.code, pu.extension_until, pu.extension_reason, pu.submitted_at, \
-     pu.submitted_by, pu.last_activity_at, pu.version FROM period_units pu JOIN units u ON u.id = pu.unit_id JOIN unit_groups g ON g.id = u.group_id";
+     pu.submitted_by, pu.last_activity_at, pu.version, pu.explanation_submitted_round, pu.explanation_submitted_at, pu.correction_reason, pu.correction_opened_at \
+     FROM period_units pu JOIN units u ON u.id = pu.unit_id JOIN unit_groups g ON g.id = u.group_id";
 
 fn period_unit_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUnit, sqlx::Error> {
     Ok(PeriodUnit {
@@ -122,6 +152,10 @@ fn period_unit_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUnit, sqlx::Err
         submitted_by: row.try_get(8)?,
         last_activity_at: row.try_get(9)?,
         version: row.try_get(10)?,
+        explanation_submitted_round: row.try_get(11)?,
+        explanation_submitted_at: row.try_get(12)?,
+        correction_reason: row.try_get(13)?,
+        correction_opened_at: row.try_get(14)?,
     })
 }
 
@@ -258,8 +292,8 @@ impl WriteTx {
         let now = crate::now_ms();
         let row = sqlx::query(
             "INSERT INTO periods (year, name, self_open_at, self_close_at, explanation_due_at, appraisal_open_at, appraisal_close_at, \
-             bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+             bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, appraisal_rounds, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14) RETURNING id",
         )
         .bind(settings.year)
         .bind(&settings.name)
@@ -273,6 +307,7 @@ impl WriteTx {
         .bind(settings.band_good_milli)
         .bind(settings.band_fair_milli)
         .bind(settings.band_average_milli)
+        .bind(settings.appraisal_rounds)
         .bind(now)
         .fetch_one(&mut *self.tx)
         .await
@@ -450,6 +485,21 @@ impl WriteTx {
             serde_json::json!({ "input": serde_json::from_str::<serde_json::Value>(&b.input_json).unwrap_or_default(),
                 "score_milli": b.score_milli, "not_applicable": b.not_applicable, "note": b.note, "version": b.version })
         });
+        crate::appraisal::append_history(
+            self,
+            crate::appraisal::HistoryRow {
+                period_id,
+                unit_id,
+                leaf_code: code,
+                stage: "self",
+                round: 0,
+                score_milli: entry.score_milli,
+                not_applicable: entry.not_applicable,
+                detail: &entry.explanation,
+                reason: &entry.note,
+            },
+        )
+        .await?;
         self.audit(
             "self_assessment.save_leaf",
             "leaf_entry",

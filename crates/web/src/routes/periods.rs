@@ -100,6 +100,8 @@ pub struct PeriodForm {
     band_fair: String,
     #[serde(default)]
     band_average: String,
+    #[serde(default)]
+    appraisal_rounds: String,
     #[serde(flatten)]
     sets: std::collections::BTreeMap<String, String>,
 }
@@ -178,6 +180,16 @@ pub async fn create(
     if !(good >= fair && fair >= average) {
         return refuse(lang.t("periods.bad_bands").into()).await;
     }
+    let rounds = match form.appraisal_rounds.trim() {
+        "" => Ok(parindex_domain::appraisal::Rounds::DEFAULT),
+        text => text
+            .parse::<i64>()
+            .map_err(|_| ())
+            .and_then(|n| parindex_domain::appraisal::Rounds::parse(n).map_err(|_| ())),
+    };
+    let Ok(rounds) = rounds else {
+        return refuse(lang.t("periods.bad_rounds").into()).await;
+    };
     // The set chosen for each group: only published sets of that group.
     let published = state.store.list_index_sets().await?;
     let mut sets: Vec<(String, i64)> = Vec::new();
@@ -244,6 +256,7 @@ pub async fn create(
         band_good_milli: good,
         band_fair_milli: fair,
         band_average_milli: average,
+        appraisal_rounds: i64::from(rounds.get()),
     };
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     let period = match tx.create_period(&settings, &sets, &units).await {

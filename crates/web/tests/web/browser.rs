@@ -255,6 +255,7 @@ async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
                 band_good_milli: 85_000,
                 band_fair_milli: 70_000,
                 band_average_milli: 50_000,
+                appraisal_rounds: 2,
             },
             &[("SO".into(), stored.id)],
             &[stp],
