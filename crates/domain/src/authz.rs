@@ -38,6 +38,27 @@ pub enum Action {
     /// Open a unit's evidence files: only that unit, the appraisers, the secretariat and the
     /// council (not the read-only viewer).
     ViewEvidence { unit_id: i64 },
+    /// Assign appraisers, move the period through its stages, record the approval decision,
+    /// publish, reopen a published unit and correct it.
+    ManageAppraisal,
+    /// Appraise a unit's leaves (appraisers; the assignment is checked by the handler with
+    /// the stored assignments, and an appraiser never appraises their own unit).
+    AppraiseUnit { unit_id: i64 },
+    /// See a unit's appraisal: the unit itself (remarks and flags), appraisers, the
+    /// secretariat and the council.
+    ViewAppraisal { unit_id: i64 },
+    /// Answer flagged leaves in the explanation round (the unit's officers and head).
+    ExplainLeaves { unit_id: i64 },
+    /// Submit the unit's explanations (the unit head).
+    SubmitExplanations { unit_id: i64 },
+    /// Write in a leaf's comment thread.
+    CommentOnLeaf { unit_id: i64 },
+    /// Every value a leaf took, with who, when and why: the secretariat and the council.
+    ViewLeafHistory { unit_id: i64 },
+    /// Enter or import external leaves' values for all units (providers, the secretariat).
+    EnterExternalValues,
+    /// See the provisional results and the appraisers' workload (secretariat, council, viewer).
+    ViewProvisionalResults,
 }
 
 /// The policy's answer. `NotFound` is used for objects outside the actor's scope, so the
@@ -106,6 +127,60 @@ impl Actor {
                     )
                 }
             }
+            Action::ManageAppraisal => matches!(role, Role::SystemAdmin | Role::Secretariat),
+            Action::AppraiseUnit { unit_id } => {
+                if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
+                    // Their own unit: a conflict of interest, refused outright.
+                    return Access::Forbidden;
+                }
+                if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
+                    return Access::NotFound;
+                }
+                role == Role::Appraiser
+            }
+            Action::ViewAppraisal { unit_id } | Action::CommentOnLeaf { unit_id } => {
+                if role.is_unit_bound() {
+                    if self.grant.unit_id != Some(unit_id) {
+                        return Access::NotFound;
+                    }
+                    true
+                } else {
+                    let viewers = matches!(
+                        role,
+                        Role::SystemAdmin | Role::Secretariat | Role::Appraiser
+                    );
+                    match action {
+                        Action::ViewAppraisal { .. } => viewers || role == Role::CouncilMember,
+                        _ => viewers,
+                    }
+                }
+            }
+            Action::ExplainLeaves { unit_id } | Action::SubmitExplanations { unit_id } => {
+                if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
+                    return Access::NotFound;
+                }
+                match action {
+                    Action::ExplainLeaves { .. } => role.is_unit_bound(),
+                    _ => role == Role::UnitHead,
+                }
+            }
+            Action::ViewLeafHistory { unit_id } => {
+                if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
+                    return Access::NotFound;
+                }
+                matches!(
+                    role,
+                    Role::SystemAdmin | Role::Secretariat | Role::CouncilMember
+                )
+            }
+            Action::EnterExternalValues => matches!(
+                role,
+                Role::SystemAdmin | Role::Secretariat | Role::ExternalProvider
+            ),
+            Action::ViewProvisionalResults => matches!(
+                role,
+                Role::SystemAdmin | Role::Secretariat | Role::CouncilMember | Role::Viewer
+            ),
             Action::EditSelfAssessment { unit_id } | Action::SubmitSelfAssessment { unit_id } => {
                 if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
                     return Access::NotFound;
@@ -153,6 +228,68 @@ mod tests {
         assert_eq!(a.may(Action::ViewUnit { unit_id: 8 }), Access::NotFound);
         assert_eq!(a.may(Action::ManageUnits), Access::Forbidden);
         assert_eq!(a.unit_restriction(), Some(7));
+    }
+
+    #[test]
+    fn appraisal_permissions_follow_the_roles() {
+        let appraiser = actor(Role::Appraiser, Some(3));
+        assert_eq!(
+            appraiser.may(Action::AppraiseUnit { unit_id: 4 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            appraiser.may(Action::AppraiseUnit { unit_id: 3 }),
+            Access::Forbidden
+        );
+        assert_eq!(
+            appraiser.may(Action::ViewLeafHistory { unit_id: 4 }),
+            Access::Forbidden
+        );
+        let officer = actor(Role::UnitOfficer, Some(7));
+        assert_eq!(
+            officer.may(Action::AppraiseUnit { unit_id: 7 }),
+            Access::Forbidden
+        );
+        assert_eq!(
+            officer.may(Action::AppraiseUnit { unit_id: 8 }),
+            Access::NotFound
+        );
+        assert_eq!(
+            officer.may(Action::ExplainLeaves { unit_id: 7 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            officer.may(Action::ExplainLeaves { unit_id: 8 }),
+            Access::NotFound
+        );
+        assert_eq!(
+            officer.may(Action::SubmitExplanations { unit_id: 7 }),
+            Access::Forbidden
+        );
+        assert_eq!(
+            actor(Role::UnitHead, Some(7)).may(Action::SubmitExplanations { unit_id: 7 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            officer.may(Action::ViewAppraisal { unit_id: 8 }),
+            Access::NotFound
+        );
+        let council = actor(Role::CouncilMember, None);
+        assert_eq!(
+            council.may(Action::ViewLeafHistory { unit_id: 8 }),
+            Access::Allowed
+        );
+        assert_eq!(council.may(Action::ManageAppraisal), Access::Forbidden);
+        assert_eq!(
+            council.may(Action::CommentOnLeaf { unit_id: 8 }),
+            Access::Forbidden
+        );
+        let provider = actor(Role::ExternalProvider, Some(2));
+        assert_eq!(provider.may(Action::EnterExternalValues), Access::Allowed);
+        assert_eq!(
+            provider.may(Action::ViewAppraisal { unit_id: 2 }),
+            Access::Forbidden
+        );
     }
 
     #[test]

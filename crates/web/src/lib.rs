@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod evaluation;
 pub mod i18n;
 pub mod page;
 pub mod password;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Where evidence files live: a local folder or an S3 bucket.
     pub evidence: Arc<parindex_store::evidence::EvidenceStore>,
+    /// Published index sets, parsed once (they never change).
+    pub sets: Arc<evaluation::SetCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,6 +50,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             evidence: Arc::new(evidence),
+            sets: Arc::default(),
         }
     }
 }

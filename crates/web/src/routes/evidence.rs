@@ -19,10 +19,14 @@ use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::page::datetime_vi;
 
-/// Refuses a write on a unit's sheet outside its window or after submission.
+/// Refuses a write on a unit's sheet once the appraisal started, outside its window, or after
+/// submission.
 async fn check_window(state: &AppState, period_id: i64, unit_id: i64) -> Result<(), WebError> {
     let period = state.store.get_period(period_id).await?;
     let unit = state.store.period_unit(period_id, unit_id).await?;
+    let (stage, _) = crate::evaluation::stage_of(&period)?;
+    parindex_domain::appraisal::check_self_assessment_stage(stage)
+        .map_err(|r| WebError::ForbiddenBecause(r.to_string()))?;
     let window = SelfAssessmentWindow {
         opens_at: period.self_open_at,
         closes_at: period.self_close_at,

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use parindex_domain::rules::{LeafInput, LeafSource, RuleSpec};
 use parindex_domain::workflow::{LeafStatus, SelfAssessmentWindow, completeness};
-use parindex_domain::{Action, IndexSet, IndexSetDoc, Points};
+use parindex_domain::{Action, IndexSet, Points};
 use parindex_store::periods::{LeafEntry, LeafEntryWrite, Period, PeriodUnit};
 use serde_json::json;
 
@@ -25,7 +25,7 @@ use crate::page::{Page, datetime_vi};
 struct Sheet {
     period: Period,
     unit: PeriodUnit,
-    set: IndexSet,
+    set: std::sync::Arc<crate::evaluation::LoadedSet>,
     set_title: String,
     illustrative: bool,
     entries: HashMap<String, LeafEntry>,
@@ -44,11 +44,7 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         .find(|(g, _)| *g == unit.group_code)
         .map(|(_, id)| id)
         .ok_or(WebError::NotFound)?;
-    let stored = state.store.get_index_set(set_id).await?;
-    let doc: IndexSetDoc =
-        serde_json::from_str(&stored.definition).map_err(|e| WebError::Internal(e.to_string()))?;
-    let set = IndexSet::from_doc(&doc, None)
-        .map_err(|r| WebError::Internal(format!("published set {set_id} invalid: {r}")))?;
+    let set = state.published_set(set_id).await?;
     let entries = state
         .store
         .leaf_entries(period_id, unit_id)
@@ -59,8 +55,8 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
     let citations = state.store.citations(period_id, unit_id).await?;
     let library = state.store.unit_evidence(unit_id).await?;
     Ok(Sheet {
-        illustrative: doc.illustrative,
-        set_title: doc.title.clone(),
+        illustrative: set.illustrative,
+        set_title: set.title.clone(),
         period,
         unit,
         set,
@@ -77,6 +73,22 @@ fn window(sheet: &Sheet) -> SelfAssessmentWindow {
         extension_until: sheet.unit.extension_until,
         submitted_at: sheet.unit.submitted_at,
     }
+}
+
+/// Whether the unit may write on its sheet now: the period still in self-assessment (the
+/// appraisal has not started), the window open, the sheet not submitted.
+fn write_check(sheet: &Sheet) -> Result<(), String> {
+    let stage = parindex_domain::appraisal::Stage::from_stored(
+        &sheet.period.stage,
+        sheet.period.stage_round,
+    );
+    if let Some(stage) = stage {
+        parindex_domain::appraisal::check_self_assessment_stage(stage)
+            .map_err(|r| r.to_string())?;
+    }
+    window(sheet)
+        .check_write(parindex_store::now_ms())
+        .map_err(|r| r.message_vi(datetime_vi))
 }
 
 fn is_self_assessed(rule: &RuleSpec) -> bool {
@@ -335,7 +347,7 @@ fn sheet_page(
     missing: Option<parindex_domain::workflow::Missing>,
 ) -> SheetPage {
     let w = window(sheet);
-    let check = w.check_write(parindex_store::now_ms());
+    let check = write_check(sheet);
     let may_edit = user.can(Action::EditSelfAssessment {
         unit_id: sheet.unit.unit_id,
     });
@@ -350,11 +362,7 @@ fn sheet_page(
         total: domains.iter().map(|d| d.total).sum(),
         self_total: Points::from_millipoints(self_total).display_vi(),
         editable: may_edit && check.is_ok(),
-        refusal: if may_edit {
-            check.err().map(|r| r.message_vi(datetime_vi))
-        } else {
-            None
-        },
+        refusal: if may_edit { check.clone().err() } else { None },
         can_submit: user.can(Action::SubmitSelfAssessment {
             unit_id: sheet.unit.unit_id,
         }) && check.is_ok(),
@@ -513,8 +521,8 @@ pub async fn save_leaf(
             ),
         )
     };
-    if let Err(refusal) = window(&sheet).check_write(parindex_store::now_ms()) {
-        return fail(StatusCode::FORBIDDEN, refusal.message_vi(datetime_vi), None);
+    if let Err(refusal) = write_check(&sheet) {
+        return fail(StatusCode::FORBIDDEN, refusal, None);
     }
     let Some(node) = sheet.set.node(&code).filter(|n| n.is_leaf()) else {
         return Err(WebError::NotFound);
@@ -642,17 +650,10 @@ pub async fn submit(
 ) -> Result<Response, WebError> {
     user.require(Action::SubmitSelfAssessment { unit_id })?;
     let sheet = load_sheet(&state, period_id, unit_id).await?;
-    if let Err(refusal) = window(&sheet).check_write(parindex_store::now_ms()) {
+    if let Err(refusal) = write_check(&sheet) {
         return super::render_status(
             StatusCode::FORBIDDEN,
-            &sheet_page(
-                &state,
-                &user,
-                &sheet,
-                None,
-                Some(refusal.message_vi(datetime_vi)),
-                None,
-            ),
+            &sheet_page(&state, &user, &sheet, None, Some(refusal), None),
         );
     }
     let inputs: HashMap<&str, LeafInput> = sheet
