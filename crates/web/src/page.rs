@@ -84,10 +84,22 @@ impl Page {
             .active
             .as_ref()
             .is_some_and(|g| g.role.is_unit_bound());
-        let candidates: [(&'static str, &'static str, bool); 8] = [
+        let is_appraiser = user
+            .session
+            .active
+            .as_ref()
+            .is_some_and(|g| g.role == parindex_domain::Role::Appraiser);
+        let candidates: [(&'static str, &'static str, bool); 11] = [
             ("/", "nav.home", true),
             ("/self-assessment", "nav.self_assessment", unit_bound),
+            ("/appraisal", "nav.appraisal", is_appraiser),
             ("/periods", "nav.periods", user.can(Action::ManagePeriods)),
+            (
+                "/external",
+                "nav.external",
+                user.can(Action::EnterExternalValues),
+            ),
+            ("/notifications", "nav.notifications", true),
             ("/units", "nav.units", user.can(Action::ListUnits)),
             (
                 "/index-sets",
