@@ -92,6 +92,15 @@ pub struct ServeArgs {
     /// Hours after which a session ends, however active.
     #[arg(long, env = "PARINDEX_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: u64,
+    /// An SMTP relay (plain SMTP, no TLS) for e-mail copies of notifications; none: in-app only.
+    #[arg(long, env = "PARINDEX_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// The relay's port.
+    #[arg(long, env = "PARINDEX_SMTP_PORT", default_value_t = 25)]
+    pub smtp_port: u16,
+    /// The sender address of notification e-mails (required with PARINDEX_SMTP_HOST).
+    #[arg(long, env = "PARINDEX_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 pub fn init_tracing() {
@@ -159,13 +168,32 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
         "parindex listening on http://{}",
         args.bind
     );
-    parindex_web::serve(
+    let smtp = match (&args.smtp_host, &args.smtp_from) {
+        (Some(host), Some(from)) if !host.is_empty() => Some(parindex_web::notify::SmtpConfig {
+            host: host.clone(),
+            port: args.smtp_port,
+            from: from.clone(),
+        }),
+        (Some(host), None) if !host.is_empty() => {
+            return Err("PARINDEX_SMTP_HOST needs PARINDEX_SMTP_FROM (the sender address)".into());
+        }
+        _ => None,
+    };
+    // Deadline reminders and notification e-mails, at start and every 15 minutes; the task
+    // is stopped when the server stops.
+    let background = tokio::spawn(parindex_web::notify::run_background(
+        store.clone(),
+        smtp,
+        args.public_url.clone(),
+    ));
+    let served = parindex_web::serve(
         listener,
         AppState::new(store, config, evidence_store),
         shutdown_signal(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await;
+    background.abort();
+    served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod evaluation;
 pub mod i18n;
+pub mod notify;
 pub mod page;
 pub mod password;
 pub mod routes;

@@ -13,6 +13,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// A count shown next to the label (unread notifications); 0 shows nothing.
+    pub badge: i64,
 }
 
 /// A role the user can switch to, for the header's switcher.
@@ -120,6 +122,11 @@ impl Page {
                     path == "/"
                 } else {
                     path.starts_with(href)
+                },
+                badge: if href == "/notifications" {
+                    user.session.unread_notifications
+                } else {
+                    0
                 },
             })
             .collect();

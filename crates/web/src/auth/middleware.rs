@@ -26,6 +26,8 @@ pub struct SessionInfo {
     pub grants: Vec<StoredGrant>,
     /// The grant the user acts with now; None for an account with no role at all.
     pub active: Option<StoredGrant>,
+    /// Unread notifications, for the header (one COUNT per request).
+    pub unread_notifications: i64,
 }
 
 /// Per-request context every handler and template can use.
@@ -168,6 +170,7 @@ async fn load_session(
     // Writing last_seen on every request would make every read a write; once a minute is
     // precise enough for a 30-minute idle timeout.
     state.store.touch_session(&hash, now, 60_000).await?;
+    let unread_notifications = state.store.unread_notification_count(user.id).await?;
     Ok((
         Some(Arc::new(SessionInfo {
             token_hash: hash,
@@ -175,6 +178,7 @@ async fn load_session(
             user,
             grants,
             active,
+            unread_notifications,
         })),
         false,
     ))

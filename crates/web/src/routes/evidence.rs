@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
 use parindex_domain::Action;
 use parindex_domain::workflow::SelfAssessmentWindow;
-use parindex_store::evidence::{UploadLimits, safe_display_name};
+use parindex_store::evidence::{StoredBlob, UploadLimits, safe_display_name};
 use parindex_store::evidence_library::NewEvidenceFile;
 use serde::Deserialize;
 
@@ -42,16 +42,13 @@ fn sheet_url(period_id: i64, unit_id: i64, code: &str, ok: &str) -> String {
     format!("/periods/{period_id}/units/{unit_id}/sheet?ok={ok}#leaf-{code}")
 }
 
-/// Uploads one or more files for a leaf: each is streamed into the evidence store (never held
-/// in memory), added to the unit's library and cited on the leaf with the given reference.
-pub async fn upload(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((period_id, unit_id, code)): Path<(i64, i64, String)>,
-    mut multipart: Multipart,
-) -> Result<Response, WebError> {
-    user.require(Action::EditSelfAssessment { unit_id })?;
-    check_window(&state, period_id, unit_id).await?;
+/// Reads an upload form: the optional `reference` field and every `file` field, each streamed
+/// into the evidence store (size-limited, type-sniffed). Refuses a form with no file.
+pub(crate) async fn receive_files(
+    state: &AppState,
+    user: &CurrentUser,
+    multipart: &mut Multipart,
+) -> Result<(String, Vec<(String, StoredBlob)>), WebError> {
     let limits = UploadLimits {
         max_bytes: state.config.max_upload_bytes,
     };
@@ -108,18 +105,42 @@ pub async fn upload(
             user.ctx.lang.t("evidence.no_file").into(),
         ));
     }
+    Ok((reference, stored))
+}
+
+/// Adds a stored blob to the unit's library under its sanitised name.
+pub(crate) async fn add_to_library(
+    tx: &mut parindex_store::WriteTx,
+    unit_id: i64,
+    name: &str,
+    blob: &StoredBlob,
+) -> Result<parindex_store::evidence_library::EvidenceFile, WebError> {
+    Ok(tx
+        .add_evidence_file(&NewEvidenceFile {
+            unit_id,
+            sha256: blob.sha256_hex.clone(),
+            size: blob.size as i64,
+            content_type: blob.content_type.to_owned(),
+            extension: blob.extension.to_owned(),
+            display_name: name.to_owned(),
+        })
+        .await?)
+}
+
+/// Uploads one or more files for a leaf: each is streamed into the evidence store (never held
+/// in memory), added to the unit's library and cited on the leaf with the given reference.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((period_id, unit_id, code)): Path<(i64, i64, String)>,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    user.require(Action::EditSelfAssessment { unit_id })?;
+    check_window(&state, period_id, unit_id).await?;
+    let (reference, stored) = receive_files(&state, &user, &mut multipart).await?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     for (name, blob) in &stored {
-        let file = tx
-            .add_evidence_file(&NewEvidenceFile {
-                unit_id,
-                sha256: blob.sha256_hex.clone(),
-                size: blob.size as i64,
-                content_type: blob.content_type.to_owned(),
-                extension: blob.extension.to_owned(),
-                display_name: name.clone(),
-            })
-            .await?;
+        let file = add_to_library(&mut tx, unit_id, name, blob).await?;
         match tx
             .cite_evidence(period_id, unit_id, &code, file.id, &reference)
             .await

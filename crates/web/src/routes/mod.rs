@@ -1,16 +1,20 @@
 //! The router: every route of the application, grouped by area, and the middleware stack.
 
 pub mod account;
+pub mod appraisal;
 pub mod assets;
 pub mod audit;
 pub mod evidence;
+pub mod external;
 pub mod health;
 pub mod home;
 pub mod index_sets;
+pub mod notifications;
 pub mod periods;
 pub mod self_assessment;
 pub mod units;
 pub mod users;
+pub mod workflow;
 
 use std::time::Duration;
 
@@ -97,6 +101,43 @@ pub fn router(state: AppState) -> Router {
             get(self_assessment::report),
         )
         .route("/self-assessment", get(self_assessment::mine))
+        .route("/appraisal", get(appraisal::worklist))
+        .route(
+            "/periods/{id}/units/{unit_id}/appraisal",
+            get(appraisal::show),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/appraisal/{code}",
+            post(appraisal::save),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/adjustments",
+            post(appraisal::add_adjustment),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/adjustments/{adj_id}/remove",
+            post(appraisal::remove_adjustment),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/explanation",
+            get(appraisal::explanation),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/explanation/submit",
+            post(appraisal::submit_explanations),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/explanation/{code}",
+            post(appraisal::save_explanation),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/leaves/{code}/comments",
+            post(appraisal::comment),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/history",
+            get(appraisal::history),
+        )
         .route(
             "/periods/{id}/units/{unit_id}/leaves/{code}/cite",
             post(evidence::cite),
@@ -106,6 +147,43 @@ pub fn router(state: AppState) -> Router {
             post(evidence::uncite),
         )
         .route("/evidence/{id}", get(evidence::download))
+        .route("/external", get(external::periods))
+        .route("/periods/{id}/external", get(external::matrix))
+        .route(
+            "/periods/{id}/external/import/{token}/confirm",
+            post(external::confirm),
+        )
+        .route(
+            "/periods/{id}/external/{unit_id}/{code}",
+            post(external::save_direct),
+        )
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read-all", post(notifications::read_all))
+        .route("/notifications/{id}/read", post(notifications::read))
+        .route(
+            "/periods/{id}/assignments",
+            get(workflow::assignments).post(workflow::assign),
+        )
+        .route(
+            "/periods/{id}/assignments/{assignment_id}/remove",
+            post(workflow::unassign),
+        )
+        .route("/periods/{id}/stage", post(workflow::change_stage))
+        .route("/periods/{id}/results", get(workflow::results))
+        .route("/periods/{id}/decision.pdf", get(workflow::decision_pdf))
+        .route("/periods/{id}/publish", post(workflow::publish))
+        .route(
+            "/periods/{id}/units/{unit_id}/corrections",
+            post(workflow::correct),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/corrections/{code}",
+            post(workflow::correct_leaf),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/republish",
+            post(workflow::republish),
+        )
         .route(
             "/index-sets",
             get(index_sets::list).post(index_sets::create),
@@ -157,6 +235,12 @@ pub fn router(state: AppState) -> Router {
             "/periods/{id}/units/{unit_id}/leaves/{code}/evidence",
             post(evidence::upload),
         )
+        .route("/periods/{id}/external/import", post(external::import))
+        .route(
+            "/periods/{id}/units/{unit_id}/explanation/{code}/evidence",
+            post(appraisal::upload_evidence),
+        )
+        .route("/periods/{id}/decision", post(workflow::decision))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::middleware::session_layer,

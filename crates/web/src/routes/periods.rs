@@ -274,6 +274,8 @@ pub struct BoardRow {
     pub total: usize,
     pub percent: u32,
     pub stage: &'static str,
+    /// The appraisal columns (round progress, flags, explanation, correction, publication).
+    pub workflow: super::workflow::BoardExtra,
 }
 
 #[derive(Template)]
@@ -286,6 +288,7 @@ struct ShowPage {
     groups: Vec<String>,
     group: String,
     error: Option<String>,
+    stage: super::workflow::StagePanel,
 }
 
 #[derive(Deserialize)]
@@ -337,7 +340,9 @@ async fn show_page(
         sets.push((g, set));
     }
     let mut rows = Vec::new();
-    for unit in state.store.period_units(id).await? {
+    let period_units = state.store.period_units(id).await?;
+    let mut extras = super::workflow::board_extras(state, &period, &period_units).await?;
+    for unit in period_units {
         if !group.is_empty() && unit.group_code != group {
             continue;
         }
@@ -353,6 +358,7 @@ async fn show_page(
             "periods.stage_not_started"
         };
         rows.push(BoardRow {
+            workflow: extras.remove(&unit.unit_id).unwrap_or_default(),
             unit,
             scored,
             total,
@@ -364,6 +370,7 @@ async fn show_page(
     p.title = period.name.clone();
     Ok(ShowPage {
         p,
+        stage: super::workflow::stage_panel(&period),
         groups: sets.iter().map(|(g, _)| g.clone()).collect(),
         group: group.to_owned(),
         period,
@@ -444,6 +451,11 @@ pub async fn reopen(
 ) -> Result<Response, WebError> {
     user.require(Action::ManagePeriods)?;
     let lang = user.ctx.lang;
+    // Once published, reopening a unit means reopening it for a correction.
+    if state.store.get_period(id).await?.stage == "published" {
+        return super::workflow::reopen_for_correction(&state, &user, id, unit_id, &form.reason)
+            .await;
+    }
     let reason = form.reason.split_whitespace().collect::<Vec<_>>().join(" ");
     if reason.chars().count() < 5 {
         let page = show_page(

@@ -31,6 +31,8 @@ struct Sheet {
     entries: HashMap<String, LeafEntry>,
     citations: Vec<parindex_store::evidence_library::Citation>,
     library: Vec<parindex_store::evidence_library::EvidenceFile>,
+    /// External values of the unit, by leaf code.
+    external: HashMap<String, parindex_store::appraisal::ExternalValue>,
 }
 
 async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sheet, WebError> {
@@ -54,6 +56,13 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         .collect();
     let citations = state.store.citations(period_id, unit_id).await?;
     let library = state.store.unit_evidence(unit_id).await?;
+    let external = state
+        .store
+        .external_values(period_id, Some(unit_id))
+        .await?
+        .into_iter()
+        .map(|v| (v.leaf_code.clone(), v))
+        .collect();
     Ok(Sheet {
         illustrative: set.illustrative,
         set_title: set.title.clone(),
@@ -63,6 +72,7 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         entries,
         citations,
         library,
+        external,
     })
 }
 
@@ -97,7 +107,7 @@ fn is_self_assessed(rule: &RuleSpec) -> bool {
 
 /// The input boxes a leaf shows, by rule kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum InputKind {
+pub(crate) enum InputKind {
     YesNo,
     Ratio { counted: String },
     Count { counted: String },
@@ -105,36 +115,36 @@ enum InputKind {
     ReadOnly { source: String },
 }
 
-struct LeafView {
-    code: String,
-    title: String,
-    max: String,
-    method: String,
-    evidence: String,
-    input: InputKind,
+pub(crate) struct LeafView {
+    pub(crate) code: String,
+    pub(crate) title: String,
+    pub(crate) max: String,
+    pub(crate) method: String,
+    pub(crate) evidence: String,
+    pub(crate) input: InputKind,
     /// Current values as typed, by field name.
-    values: BTreeMap<String, String>,
-    yes: Option<bool>,
-    na_allowed: bool,
-    na: bool,
-    na_reason: String,
-    note: String,
-    score: String,
-    explanation: String,
-    version: i64,
-    needs_explanation: bool,
-    updated: String,
+    pub(crate) values: BTreeMap<String, String>,
+    pub(crate) yes: Option<bool>,
+    pub(crate) na_allowed: bool,
+    pub(crate) na: bool,
+    pub(crate) na_reason: String,
+    pub(crate) note: String,
+    pub(crate) score: String,
+    pub(crate) explanation: String,
+    pub(crate) version: i64,
+    pub(crate) needs_explanation: bool,
+    pub(crate) updated: String,
     /// (citation id, file id, file name, reference, viewable inline)
-    files: Vec<(i64, i64, String, String, bool)>,
+    pub(crate) files: Vec<(i64, i64, String, String, bool)>,
 }
 
 impl LeafView {
     /// The typed value of an input field, or empty.
-    fn value(&self, field: &str) -> &str {
+    pub(crate) fn value(&self, field: &str) -> &str {
         self.values.get(field).map(String::as_str).unwrap_or("")
     }
     /// The typed value of a formula variable, or empty.
-    fn var_value(&self, name: &str) -> &str {
+    pub(crate) fn var_value(&self, name: &str) -> &str {
         self.values
             .get(&format!("var_{name}"))
             .map(String::as_str)
@@ -158,7 +168,7 @@ fn decimal_text(d: &rust_decimal::Decimal) -> String {
     d.normalize().to_string().replace('.', ",")
 }
 
-fn leaf_view(
+pub(crate) fn leaf_view(
     set: &IndexSet,
     node: &parindex_domain::index_set::Node,
     entry: Option<&LeafEntry>,
@@ -336,6 +346,8 @@ struct SheetPage {
     /// (file id, name) of the unit's library, for citing a file on another leaf.
     library: Vec<(i64, String)>,
     max_upload_mb: u64,
+    /// Provided values of the external leaves with their provenance, by leaf code.
+    external: HashMap<String, super::external::ValueView>,
 }
 
 fn sheet_page(
@@ -381,6 +393,11 @@ fn sheet_page(
             .map(|f| (f.id, f.display_name.clone()))
             .collect(),
         max_upload_mb: state.config.max_upload_bytes / (1024 * 1024),
+        external: sheet
+            .external
+            .iter()
+            .map(|(code, v)| (code.clone(), super::external::ValueView::of(v)))
+            .collect(),
     }
 }
 
@@ -420,7 +437,10 @@ pub async fn show(
 }
 
 /// Turns the typed fields into the facts the leaf's rule asks for.
-fn parse_input(rule: &RuleSpec, fields: &BTreeMap<String, String>) -> Result<LeafInput, String> {
+pub(crate) fn parse_input(
+    rule: &RuleSpec,
+    fields: &BTreeMap<String, String>,
+) -> Result<LeafInput, String> {
     let field = |name: &str| fields.get(name).map(|v| v.trim()).unwrap_or("");
     if fields.contains_key("na") {
         let reason = field("na_reason")

@@ -5,7 +5,11 @@ mod support;
 
 mod browser;
 mod http_access;
+mod http_appraisal;
 mod http_auth;
+mod http_external;
 mod http_index_sets;
+mod http_notifications;
 mod http_self_assessment;
 mod http_units;
+mod http_workflow;

@@ -1,0 +1,91 @@
+//! The user's notifications (thông báo): the newest 100, unread ones highlighted, each linking
+//! to what it is about; marking one or all read. Read state is view state, not audited.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::page::{Page, datetime_vi, safe_next};
+
+/// How many notifications the page shows.
+const SHOWN: i64 = 100;
+
+struct Item {
+    id: i64,
+    title: String,
+    body: String,
+    link: String,
+    at: String,
+    unread: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    p: Page,
+    items: Vec<Item>,
+    unread: usize,
+}
+
+pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
+    let items: Vec<Item> = state
+        .store
+        .notifications(user.user_id(), SHOWN)
+        .await?
+        .into_iter()
+        .map(|n| Item {
+            id: n.id,
+            title: n.title,
+            body: n.body,
+            // Links are written by the server; still, only local paths are followed.
+            link: if n.link.is_empty() {
+                String::new()
+            } else {
+                safe_next(Some(&n.link))
+            },
+            at: datetime_vi(n.created_at),
+            unread: n.read_at.is_none(),
+        })
+        .collect();
+    super::render(&NotificationsPage {
+        p: Page::for_user(&state, &user, "notify.title"),
+        unread: items.iter().filter(|i| i.unread).count(),
+        items,
+    })
+}
+
+/// Marks one of the user's notifications read; another user's is not found.
+pub async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let owned = state
+        .store
+        .notifications(user.user_id(), i64::MAX)
+        .await?
+        .into_iter()
+        .any(|n| n.id == id);
+    if !owned {
+        return Err(WebError::NotFound);
+    }
+    state
+        .store
+        .mark_notifications_read(user.user_id(), Some(id))
+        .await?;
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+pub async fn read_all(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    state
+        .store
+        .mark_notifications_read(user.user_id(), None)
+        .await?;
+    Ok(Redirect::to("/notifications").into_response())
+}

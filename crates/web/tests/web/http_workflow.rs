@@ -1,0 +1,615 @@
+//! The appraisal workflow over HTTP: assignments refuse a conflict of interest (saving nothing),
+//! the period's stage machine refuses every transition its guard forbids and leaves the stage
+//! unchanged, a closed round notifies the units with flagged leaves, the decision needs a
+//! signed PDF, publication freezes the results, and a correction is a new publication that
+//! keeps the earlier one.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use parindex_domain::IndexSet;
+use parindex_domain::rules::LeafSource;
+use parindex_store::AuditActor;
+use parindex_store::appraisal::AppraisalWrite;
+use parindex_store::index_sets::IndexSetContent;
+
+use crate::support::{TestApp, TestClient, TestResponse};
+use crate::web_test;
+
+const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
+
+fn so_set() -> IndexSet {
+    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
+    IndexSet::from_doc(&doc, None).unwrap()
+}
+
+/// The self-assessed leaves of the departments set (the ones appraisers check).
+fn self_leaves() -> Vec<String> {
+    let set = so_set();
+    set.leaves()
+        .filter(|l| {
+            l.rule
+                .as_ref()
+                .is_some_and(|r| matches!(r.source(), LeafSource::SelfAssessed))
+                && set
+                    .index_of(&l.code)
+                    .is_some_and(|i| set.applies_to_group(i, "SO"))
+        })
+        .map(|l| l.code.clone())
+        .collect()
+}
+
+/// Publishes the shipped departments set and opens a period around today over `units` (all
+/// units of the group when empty); returns its id.
+async fn open_period(app: &TestApp, units: &[i64]) -> i64 {
+    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    let set = tx
+        .create_index_set(
+            &IndexSetContent {
+                code: doc.code.clone(),
+                year: 2026,
+                unit_group: "SO".into(),
+                title: doc.title.clone(),
+                illustrative: true,
+                definition: serde_json::to_string(&doc).unwrap(),
+                node_count: 123,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    tx.publish_index_set(set.id, 1).await.unwrap();
+    tx.commit().await.unwrap();
+    let today = time::OffsetDateTime::now_utc().date();
+    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
+    let open = fmt(today - time::Duration::days(1));
+    let close = fmt(today + time::Duration::days(10));
+    let set_id = set.id.to_string();
+    let unit_fields: Vec<String> = units.iter().map(|u| format!("unit_{u}")).collect();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("name", "Đánh giá CCHC năm 2026"),
+        ("year", "2026"),
+        ("self_open", &open),
+        ("self_close", &close),
+        ("set_SO", &set_id),
+    ];
+    for f in &unit_fields {
+        fields.push((f.as_str(), "on"));
+    }
+    let mut secretariat = app.login_as("thuky").await;
+    let r = secretariat.post("/periods", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location()
+        .trim_start_matches("/periods/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn stage(app: &TestApp, period: i64) -> (String, i64) {
+    let p = app.store().get_period(period).await.unwrap();
+    (p.stage, p.stage_round)
+}
+
+async fn submit(app: &TestApp, period: i64, unit: i64) {
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    tx.submit_self_assessment(period, unit).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Writes an appraisal of each leaf in `round` (flagging the ones in `flag`).
+async fn appraise(
+    app: &TestApp,
+    period: i64,
+    unit: i64,
+    round: i64,
+    leaves: &[String],
+    flag: &[&str],
+) {
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    for code in leaves {
+        tx.save_appraisal(
+            period,
+            unit,
+            code,
+            round,
+            0,
+            &AppraisalWrite {
+                input_json: "{}".into(),
+                score_milli: Some(0),
+                not_applicable: false,
+                explanation: String::new(),
+                remark: "Thiếu tài liệu kiểm chứng".into(),
+                needs_explanation: flag.contains(&code.as_str()),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn act(client: &mut TestClient, period: i64, action: &str) -> TestResponse {
+    client
+        .post(&format!("/periods/{period}/stage"), &[("action", action)])
+        .await
+}
+
+/// Posts the decision form as multipart: text fields and an optional file.
+async fn post_decision(
+    client: &mut TestClient,
+    period: i64,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> TestResponse {
+    let token = client.csrf().await;
+    let boundary = "----parindex-workflow-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    client
+        .send(
+            Request::post(format!("/periods/{period}/decision?csrf={token}"))
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+web_test!(
+    assignments_refuse_a_conflict_of_interest_and_save_nothing,
+    |app: TestApp| async move {
+        let period = open_period(&app, &[]).await;
+        let (stp, snv) = (app.seed.unit_stp, app.seed.unit_snv);
+        let appraiser = app.seed.users["thamdinh"].to_string();
+        let (stp_s, snv_s) = (stp.to_string(), snv.to_string());
+        let mut secretariat = app.login_as("thuky").await;
+        let page = secretariat
+            .get(&format!("/periods/{period}/assignments"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+
+        // SNV is the appraiser's own unit: refused, and the valid STP pair is not saved either.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[
+                    ("appraiser", &appraiser),
+                    ("unit", &stp_s),
+                    ("unit", &snv_s),
+                    ("node", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(
+            r.body
+                .contains("Thành viên tổ thẩm định không được thẩm định chính đơn vị của mình"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("Sở Nội vụ"));
+        assert!(app.store().assignments(period).await.unwrap().is_empty());
+
+        // The same through "the whole team of SNV" and "all units of group SO".
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("team_unit", &snv_s), ("unit_group", "SO"), ("node", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(app.store().assignments(period).await.unwrap().is_empty());
+
+        // An unknown node code: refused.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[
+                    ("appraiser", &appraiser),
+                    ("unit", &stp_s),
+                    ("codes", "99.99"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("99.99"));
+        assert!(app.store().assignments(period).await.unwrap().is_empty());
+
+        // A unit outside the period: refused.
+        let huyen = app.seed.unit_huyen.to_string();
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("appraiser", &appraiser), ("unit", &huyen), ("node", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(app.store().assignments(period).await.unwrap().is_empty());
+
+        // STP: saved.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[
+                    ("appraiser", &appraiser),
+                    ("unit", &stp_s),
+                    ("codes", "1, 2"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let saved = app.store().assignments(period).await.unwrap();
+        assert_eq!(saved.len(), 2);
+        assert!(saved.iter().all(|a| a.unit_id == stp));
+        let page = secretariat
+            .get(&format!("/periods/{period}/assignments"))
+            .await;
+        assert!(page.body.contains("data-testid=\"workload\""));
+
+        // Removing one.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments/{}/remove", saved[0].id),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(app.store().assignments(period).await.unwrap().len(), 1);
+
+        // A unit officer may not assign.
+        let mut officer = app.login_as("canbo.stp").await;
+        let r = officer
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("appraiser", &appraiser), ("unit", &stp_s), ("node", "3")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            officer
+                .get(&format!("/periods/{period}/assignments"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(app.store().assignments(period).await.unwrap().len(), 1);
+        app
+    }
+);
+
+web_test!(
+    the_period_moves_through_its_stages_only_as_allowed,
+    |app: TestApp| async move {
+        let stp = app.seed.unit_stp;
+        let period = open_period(&app, &[stp]).await;
+        let leaves = self_leaves();
+        let mut secretariat = app.login_as("thuky").await;
+
+        // The period page shows the stage and the one next action.
+        let page = secretariat.get(&format!("/periods/{period}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("Tự đánh giá"));
+        assert!(page.body.contains("value=\"start\""));
+
+        // Not before the unit submitted (its deadline is ahead).
+        let r = act(&mut secretariat, period, "start").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("Sở Tư pháp"), "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("self".into(), 0));
+        // Nothing but start is allowed now.
+        for action in ["close_round", "next_round", "bogus"] {
+            let r = act(&mut secretariat, period, action).await;
+            assert!(r.status.is_client_error(), "{action}: {}", r.status);
+        }
+        assert_eq!(stage(&app, period).await, ("self".into(), 0));
+
+        submit(&app, period, stp).await;
+        let r = act(&mut secretariat, period, "start").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("round".into(), 1));
+        // Twice: refused.
+        let r = act(&mut secretariat, period, "start").await;
+        assert!(r.status.is_client_error());
+        // Publish and decision in round 1: refused.
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert!(r.status.is_client_error());
+        assert_eq!(stage(&app, period).await, ("round".into(), 1));
+
+        // Closing: every leaf is unassigned.
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("chưa phân công người thẩm định"));
+        assert!(r.body.contains(&leaves[0]));
+        // Assigned but not appraised.
+        let appraiser = app.seed.users["thamdinh"].to_string();
+        let stp_s = stp.to_string();
+        let mut fields: Vec<(&str, &str)> = vec![("appraiser", &appraiser), ("unit", &stp_s)];
+        let set = so_set();
+        let domains: Vec<String> = set.domains().map(|d| d.code.clone()).collect();
+        for d in &domains {
+            fields.push(("node", d));
+        }
+        let r = secretariat
+            .post(&format!("/periods/{period}/assignments"), &fields)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("chưa thẩm định"));
+        assert_eq!(stage(&app, period).await, ("round".into(), 1));
+
+        // Appraised (the first leaf flagged): closes into the explanation round, and the
+        // unit's officer is told.
+        appraise(&app, period, stp, 1, &leaves, &[leaves[0].as_str()]).await;
+        let board = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(
+            board
+                .body
+                .contains(&format!("{}/{}", leaves.len(), leaves.len()))
+        );
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("explanation".into(), 1));
+        let officer_id = app.seed.users["canbo.stp"];
+        let notes = app.store().notifications(officer_id, 10).await.unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].title.contains("1 tiêu chí cần giải trình"));
+        assert_eq!(
+            notes[0].link,
+            format!("/periods/{period}/units/{stp}/explanation")
+        );
+
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert!(r.status.is_client_error());
+        let r = act(&mut secretariat, period, "next_round").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("round".into(), 2));
+
+        // A decision in round 2: refused.
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            Some(("qd.pdf", PDF)),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        assert_eq!(stage(&app, period).await, ("round".into(), 2));
+
+        // The flagged leaf must be appraised again.
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("chưa thẩm định lại"));
+        appraise(&app, period, stp, 2, &leaves[..1], &[]).await;
+        let r = act(&mut secretariat, period, "close_round").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("council".into(), 0));
+
+        // Council review: the council sees provisional results; a unit officer does not.
+        let mut council = app.login_as("hoidong").await;
+        let r = council.get(&format!("/periods/{period}/results")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Tạm tính"));
+        let mut officer = app.login_as("canbo.stp").await;
+        assert_eq!(
+            officer
+                .get(&format!("/periods/{period}/results"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        let r = secretariat.get(&format!("/periods/{period}/results")).await;
+        assert_eq!(r.status, StatusCode::OK);
+
+        // Publish before the decision: refused.
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert!(r.status.is_client_error());
+
+        // The decision needs its number, date and a real PDF.
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            None,
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            Some(("qd.pdf", b"just some text, not a pdf")),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            Some(("qd.txt", b"plain text")),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", ""), ("date", "15/01/2027")],
+            Some(("qd.pdf", PDF)),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        assert_eq!(stage(&app, period).await, ("council".into(), 0));
+        assert!(
+            app.store()
+                .get_period(period)
+                .await
+                .unwrap()
+                .decision_number
+                .is_none()
+        );
+        let r = post_decision(
+            &mut secretariat,
+            period,
+            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            Some(("qd.pdf", PDF)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("approved".into(), 0));
+        let stored = app.store().get_period(period).await.unwrap();
+        assert_eq!(stored.decision_number.as_deref(), Some("123/QĐ-UBND"));
+        assert_eq!(stored.decision_date.as_deref(), Some("15/01/2027"));
+        let pdf = secretariat
+            .get(&format!("/periods/{period}/decision.pdf"))
+            .await;
+        assert_eq!(pdf.status, StatusCode::OK);
+        assert!(pdf.body.starts_with("%PDF"));
+        assert_eq!(pdf.header("x-content-type-options"), "nosniff");
+        assert!(pdf.header("content-disposition").starts_with("attachment"));
+
+        // Publish: frozen, one publication per unit, everyone concerned told.
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("published".into(), 0));
+        let published = app.store().published_results(period).await.unwrap();
+        assert_eq!(published.len(), 1);
+        assert_eq!(published[0].publication, 1);
+        let first_total = published[0].total_milli;
+        let notes = app.store().notifications(officer_id, 10).await.unwrap();
+        assert!(notes.iter().any(|n| n.title.contains("đã được công bố")));
+        let council_id = app.seed.users["hoidong"];
+        assert_eq!(
+            app.store()
+                .notifications(council_id, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let r = act(&mut secretariat, period, "start").await;
+        assert!(r.status.is_client_error());
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert!(r.status.is_client_error());
+        let r = council.get(&format!("/periods/{period}/results")).await;
+        assert!(r.body.contains("Chính thức"));
+
+        // A correction without reopening: refused.
+        let leaf = set.node(&leaves[0]).unwrap();
+        let max = leaf.max.display_vi();
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/corrections/{}", leaves[0]),
+                &[("points", &max), ("reason", "Sai sót khi tổng hợp")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(
+            app.store()
+                .corrections(period, stp)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Reopen needs a reason.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/reopen"),
+                &[("reason", "")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/reopen"),
+                &[("reason", "Đơn vị khiếu nại tiêu chí 1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Out of range, and no reason: refused.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/corrections/{}", leaves[0]),
+                &[("points", "999"), ("reason", "Sai sót khi tổng hợp")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/corrections/{}", leaves[0]),
+                &[("points", &max), ("reason", "")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/corrections/{}", leaves[0]),
+                &[("points", &max), ("reason", "Sai sót khi tổng hợp")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(app.store().corrections(period, stp).await.unwrap().len(), 1);
+        let r = secretariat
+            .post(&format!("/periods/{period}/units/{stp}/republish"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let published = app.store().published_results(period).await.unwrap();
+        assert_eq!(published.len(), 2);
+        assert_eq!(published[0].publication, 1);
+        assert_eq!(published[0].total_milli, first_total);
+        assert_eq!(published[1].publication, 2);
+        assert_eq!(published[1].reason, "Đơn vị khiếu nại tiêu chí 1");
+        assert!(published[1].total_milli > first_total);
+        // The reopening is closed again: no more corrections.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/corrections/{}", leaves[0]),
+                &[("points", "0"), ("reason", "Sai sót khi tổng hợp")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = council.get(&format!("/periods/{period}/results")).await;
+        assert!(r.body.contains("data-testid=\"publications-"));
+        app
+    }
+);
