@@ -445,3 +445,291 @@ async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
     let _ = std::fs::remove_dir_all(&dir);
     b.close().await;
 }
+
+/// The appraisal cycle in a browser (issue 5): the appraiser flags a leaf; the unit explains
+/// with a new file and submits; the appraiser sets the final score; the secretariat closes the
+/// rounds, records the approval decision with its signed PDF, and publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appraisal_cycle_from_flag_to_publication() {
+    use parindex_domain::rules::{LeafInput, RuleSpec};
+    use parindex_store::AuditActor;
+    use parindex_store::appraisal::AppraisalWrite;
+    use parindex_store::periods::LeafEntryWrite;
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    // Set up in the store: the departments set, a period whose unit (STP) has submitted, the
+    // appraiser assigned to every domain of STP, and round 1 under way with every leaf but one
+    // already appraised, so the journey below is about that one leaf.
+    let yaml = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
+    let doc = parindex_formats::parse_index_set_file(yaml.as_bytes()).unwrap();
+    let set = parindex_domain::IndexSet::from_doc(&doc, None).unwrap();
+    let store = b.store().clone();
+    let stp = b.app.seed.unit_stp;
+    let appraiser = b.app.seed.users["thamdinh"];
+    let mut tx = store.begin_write(AuditActor::system("test")).await.unwrap();
+    let stored = tx
+        .create_index_set(
+            &parindex_store::index_sets::IndexSetContent {
+                code: doc.code.clone(),
+                year: 2026,
+                unit_group: "SO".into(),
+                title: doc.title.clone(),
+                illustrative: true,
+                definition: serde_json::to_string(&doc).unwrap(),
+                node_count: 123,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    tx.publish_index_set(stored.id, 1).await.unwrap();
+    let now = parindex_store::now_ms();
+    let period = tx
+        .create_period(
+            &parindex_store::periods::PeriodSettings {
+                year: 2026,
+                name: "Đánh giá CCHC năm 2026".into(),
+                self_open_at: now - 86_400_000,
+                self_close_at: now + 10 * 86_400_000,
+                explanation_due_at: Some(now + 20 * 86_400_000),
+                appraisal_open_at: None,
+                appraisal_close_at: None,
+                bonus_cap_milli: 0,
+                penalty_cap_milli: 0,
+                band_good_milli: 85_000,
+                band_fair_milli: 70_000,
+                band_average_milli: 50_000,
+                appraisal_rounds: 2,
+            },
+            &[("SO".into(), stored.id)],
+            &[stp],
+        )
+        .await
+        .unwrap();
+    let leaf_code = set
+        .leaves()
+        .find(|l| matches!(l.rule, Some(RuleSpec::Binary)))
+        .unwrap()
+        .code
+        .clone();
+    let max = set.node(&leaf_code).unwrap().max;
+    let yes = LeafInput::YesNo(true);
+    let scored = set.evaluate(&leaf_code, &yes).unwrap();
+    tx.save_leaf_entry(
+        period.id,
+        stp,
+        &leaf_code,
+        0,
+        &LeafEntryWrite {
+            input_json: serde_json::to_string(&yes).unwrap(),
+            score_milli: scored.points.and_then(|p| p.to_millipoints()),
+            not_applicable: false,
+            explanation: scored.explanation.clone(),
+            note: "Đã ban hành kế hoạch".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.submit_self_assessment(period.id, stp).await.unwrap();
+    let domains: Vec<(i64, i64, String)> = set
+        .domains()
+        .map(|d| (appraiser, stp, d.code.clone()))
+        .collect();
+    tx.add_assignments(period.id, &domains).await.unwrap();
+    tx.set_period_stage(period.id, ("self", 0), ("round", 1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_write(AuditActor::system("test")).await.unwrap();
+    for leaf in set.leaves().filter(|l| {
+        l.code != leaf_code
+            && l.rule.as_ref().is_some_and(|r| {
+                matches!(r.source(), parindex_domain::rules::LeafSource::SelfAssessed)
+            })
+            && set
+                .index_of(&l.code)
+                .is_some_and(|i| set.applies_to_group(i, "SO"))
+    }) {
+        tx.save_appraisal(
+            period.id,
+            stp,
+            &leaf.code,
+            1,
+            0,
+            &AppraisalWrite {
+                input_json: "{\"Points\":\"0\"}".into(),
+                score_milli: Some(0),
+                not_applicable: false,
+                explanation: "0".into(),
+                remark: "Thiết lập kiểm thử".into(),
+                needs_explanation: false,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let leaf = format!("[id='leaf-{leaf_code}']");
+    let appraisal_page = format!("/periods/{}/units/{stp}/appraisal", period.id);
+
+    // 1. The appraiser disagrees and flags the leaf.
+    b.login_as("thamdinh").await;
+    b.goto(&appraisal_page).await;
+    b.click(&format!("{leaf} input[name=value][value=no]"))
+        .await;
+    b.fill(
+        &format!("{leaf} textarea[name=remark]"),
+        "Chưa thấy kế hoạch được ký ban hành",
+    )
+    .await;
+    b.click(&format!("{leaf} input[name=flag]")).await;
+    b.click(&format!("{leaf} button.save")).await;
+    b.wait_for_text(
+        &format!("[data-testid='round-{leaf_code}-1']"),
+        "Chưa thấy kế hoạch",
+    )
+    .await;
+    b.screenshot("appraisal-round1-flagged").await;
+    b.logout().await;
+
+    // 2. The secretariat closes round 1: the explanation round opens.
+    b.login_as("thuky").await;
+    b.goto(&format!("/periods/{}", period.id)).await;
+    b.click("[data-testid=stage-panel] form button").await;
+    b.wait_for_text("[data-testid=stage]", "Giải trình").await;
+    b.logout().await;
+
+    // 3. The unit explains, with a new file.
+    b.login_as("canbo.stp").await;
+    b.goto(&format!("/periods/{}/units/{stp}/explanation", period.id))
+        .await;
+    b.fill(
+        &format!("{leaf} textarea[name=response]"),
+        "Kế hoạch số 12/KH-STP đã được ký ngày 15/01/2026, xin gửi kèm bản scan.",
+    )
+    .await;
+    b.click(&format!(
+        "{leaf} form[action$='/explanation/{leaf_code}'] button"
+    ))
+    .await;
+    b.wait_for_text(&format!("{leaf} textarea[name=response]"), "12/KH-STP")
+        .await;
+    let dir = std::env::temp_dir().join(format!("parindex-browser-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("Kế hoạch 12-KH-STP (bản ký).pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+    )
+    .unwrap();
+    b.find(&format!("{leaf} .evidence-box input[type=file]"))
+        .await
+        .send_keys(&pdf.display().to_string())
+        .await
+        .unwrap();
+    b.click(&format!("{leaf} .evidence-box button")).await;
+    b.wait_for_text(&format!("{leaf} .evidence-list"), "Kế hoạch 12-KH-STP")
+        .await;
+    b.screenshot("explanation-with-file").await;
+    b.logout().await;
+    b.login_as("truong.stp").await;
+    b.goto(&format!("/periods/{}/units/{stp}/explanation", period.id))
+        .await;
+    b.click("[data-testid=submit-explanation]").await;
+    b.wait_for_text("[data-testid=explanation-submitted]", "")
+        .await;
+    b.logout().await;
+
+    // 4. Round 2: the appraiser sets the final score, now that the plan is shown.
+    b.login_as("thuky").await;
+    b.goto(&format!("/periods/{}", period.id)).await;
+    b.click("[data-testid=stage-panel] form button").await;
+    b.wait_for_text("[data-testid=stage]", "lần 2").await;
+    b.logout().await;
+    b.login_as("thamdinh").await;
+    b.goto(&appraisal_page).await;
+    assert!(
+        !b.exists(&format!("{leaf} input[name=flag]")).await,
+        "no flag in the last round"
+    );
+    b.click(&format!("{leaf} input[name=value][value=yes]"))
+        .await;
+    b.fill(
+        &format!("{leaf} textarea[name=remark]"),
+        "Đã xem kế hoạch bổ sung khi giải trình",
+    )
+    .await;
+    b.click(&format!("{leaf} button.save")).await;
+    b.wait_for_text(
+        &format!("[data-testid='round-{leaf_code}-2']"),
+        &max.display_vi(),
+    )
+    .await;
+    b.logout().await;
+
+    // 5. The secretariat closes the appraisal, records the decision and publishes.
+    b.login_as("thuky").await;
+    b.goto(&format!("/periods/{}", period.id)).await;
+    b.click("[data-testid=stage-panel] form button").await;
+    b.wait_for_text("[data-testid=stage]", "Hội đồng").await;
+    b.goto(&format!("/periods/{}/results", period.id)).await;
+    b.fill(
+        "form[action*='/decision'] input[name=number]",
+        "123/QĐ-UBND",
+    )
+    .await;
+    b.fill("form[action*='/decision'] input[name=date]", "20/02/2027")
+        .await;
+    let signed = dir.join("QĐ 123 phê duyệt kết quả (bản ký).pdf");
+    std::fs::write(
+        &signed,
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+    )
+    .unwrap();
+    b.find("form[action*='/decision'] input[type=file]")
+        .await
+        .send_keys(&signed.display().to_string())
+        .await
+        .unwrap();
+    b.click("form[action*='/decision'] button").await;
+    b.wait_for_text("body", "123/QĐ-UBND").await;
+    b.click("form[action$='/publish'] button").await;
+    let _ = b.client.accept_alert().await;
+    b.wait_until(|| async {
+        let p = store.get_period(period.id).await.unwrap();
+        (p.stage == "published").then_some(())
+    })
+    .await
+    .expect("the period is published");
+    b.screenshot("results-published").await;
+
+    // The server holds what the pages showed: the final value, and the whole history in order.
+    let published = store.published_results(period.id).await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].unit_id, stp);
+    let history = store
+        .leaf_history(period.id, stp, Some(&leaf_code))
+        .await
+        .unwrap();
+    let stages: Vec<(String, i64)> = history.iter().map(|h| (h.stage.clone(), h.round)).collect();
+    assert_eq!(
+        stages,
+        [
+            ("self".to_owned(), 0),
+            ("round".to_owned(), 1),
+            ("explanation".to_owned(), 1),
+            ("round".to_owned(), 2)
+        ]
+    );
+    assert_eq!(history[1].score_milli, Some(0));
+    assert_eq!(history[3].score_milli, max.to_millipoints());
+    let citations = store.citations(period.id, stp).await.unwrap();
+    assert!(
+        citations
+            .iter()
+            .any(|c| c.stage == "explanation" && c.leaf_code == leaf_code)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    b.close().await;
+}

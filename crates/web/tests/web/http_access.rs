@@ -47,6 +47,9 @@ fn matrix(app: &TestApp) -> Vec<(String, [StatusCode; 9])> {
         ("/index-sets".into(), [OK; 9]),
         ("/index-sets/format".into(), [OK; 9]),
         ("/index-sets/999999".into(), [NF; 9]),
+        ("/appraisal".into(), [NO, NO, NO, NO, OK, NO, NO, NO, NO]),
+        ("/notifications".into(), [OK; 9]),
+        ("/external".into(), [OK, OK, NO, NO, NO, NO, OK, NO, NO]),
     ]
 }
 
