@@ -217,6 +217,7 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         ),
     ];
     let mut accounts = Vec::new();
+    let mut appraiser_id = None;
     for (username, full_name, role, unit_code) in plan {
         let password = parindex_web::password::generate_password();
         let hash = parindex_web::password::hash(password.clone())
@@ -242,6 +243,9 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         )
         .await
         .map_err(err)?;
+        if *role == Role::Appraiser {
+            appraiser_id = Some(user.id);
+        }
         accounts.push(DemoAccount {
             username,
             role: *role,
@@ -296,9 +300,27 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         band_average_milli: 50_000,
         appraisal_rounds: 2,
     };
-    tx.create_period(&settings, &period_sets, &participants)
+    let period = tx
+        .create_period(&settings, &period_sets, &participants)
         .await
         .map_err(err)?;
+    // The demo appraiser (from the Finance department) appraises every domain of every unit
+    // but their own: the Finance department's own sheet stays unassigned, as the
+    // conflict-of-interest rule requires, for the secretariat to give to someone else.
+    if let Some(appraiser_id) = appraiser_id {
+        let stc = ids.get("STC").map(|u| u.id);
+        let domains: Vec<String> = (1..=8).map(|d| d.to_string()).collect();
+        let rows: Vec<(i64, i64, String)> = participants
+            .iter()
+            .filter(|id| Some(**id) != stc)
+            .flat_map(|unit_id| {
+                domains
+                    .iter()
+                    .map(move |d| (appraiser_id, *unit_id, d.clone()))
+            })
+            .collect();
+        tx.add_assignments(period.id, &rows).await.map_err(err)?;
+    }
     tx.commit().await.map_err(err)?;
     Ok(accounts)
 }
