@@ -9,6 +9,7 @@ pub mod points;
 pub mod role;
 pub mod rules;
 pub mod scorecard;
+pub mod survey;
 pub mod text;
 pub mod unit;
 pub mod workflow;
