@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_appraisal.sql"),
         postgres: include_str!("../migrations/postgres/0005_appraisal.sql"),
     },
+    Migration {
+        version: 6,
+        name: "survey",
+        sqlite: include_str!("../migrations/sqlite/0006_survey.sql"),
+        postgres: include_str!("../migrations/postgres/0006_survey.sql"),
+    },
 ];
 
 /// The handle to the database. Cheap to clone.

@@ -14,6 +14,7 @@ pub mod imports;
 pub mod index_sets;
 pub mod periods;
 pub mod sessions;
+pub mod survey;
 pub mod testing;
 pub mod throttle;
 pub mod units;

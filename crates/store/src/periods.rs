@@ -36,6 +36,11 @@ pub struct Period {
     pub decision_file_name: Option<String>,
     pub decision_file_size: Option<i64>,
     pub published_at: Option<i64>,
+    /// The survey's collection window, minimum sample, and whether groups are weighted.
+    pub survey_open_at: Option<i64>,
+    pub survey_close_at: Option<i64>,
+    pub survey_min_sample: i64,
+    pub survey_weighted: bool,
 }
 
 /// What the secretariat sets for a period.
@@ -105,7 +110,8 @@ pub struct LeafEntryWrite {
 
 const PERIOD_SELECT: &str = "SELECT id, year, name, self_open_at, self_close_at, explanation_due_at, appraisal_open_at, appraisal_close_at, \
      bonus_cap_milli, penalty_cap_milli, band_good_milli, band_fair_milli, band_average_milli, version, \
-     appraisal_rounds, stage, stage_round, decision_number, decision_date, decision_sha256, decision_file_name, decision_file_size, published_at FROM periods";
+     appraisal_rounds, stage, stage_round, decision_number, decision_date, decision_sha256, decision_file_name, decision_file_size, published_at, \
+     survey_open_at, survey_close_at, survey_min_sample, survey_weighted FROM periods";
 
 fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
     Ok(Period {
@@ -132,6 +138,10 @@ fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
         decision_file_name: row.try_get(20)?,
         decision_file_size: row.try_get(21)?,
         published_at: row.try_get(22)?,
+        survey_open_at: row.try_get(23)?,
+        survey_close_at: row.try_get(24)?,
+        survey_min_sample: row.try_get(25)?,
+        survey_weighted: row.try_get::<i64, _>(26)? != 0,
     })
 }
 
