@@ -59,6 +59,14 @@ pub enum Action {
     EnterExternalValues,
     /// See the provisional results and the appraisers' workload (secretariat, council, viewer).
     ViewProvisionalResults,
+    /// Set up the survey (groups, questionnaires, sampling), generate links, key in paper
+    /// forms and import spreadsheets: the secretariat and the survey operator.
+    ManageSurvey,
+    /// See the survey's scores, quality flags and report; exclude responses (the secretariat
+    /// only, see `ExcludeSurveyResponse`).
+    ReviewSurvey,
+    /// Exclude a response from scoring, with a reason.
+    ExcludeSurveyResponse,
 }
 
 /// The policy's answer. `NotFound` is used for objects outside the actor's scope, so the
@@ -181,6 +189,21 @@ impl Actor {
                 role,
                 Role::SystemAdmin | Role::Secretariat | Role::CouncilMember | Role::Viewer
             ),
+            Action::ManageSurvey => matches!(
+                role,
+                Role::SystemAdmin | Role::Secretariat | Role::SurveyOperator
+            ),
+            Action::ReviewSurvey => matches!(
+                role,
+                Role::SystemAdmin
+                    | Role::Secretariat
+                    | Role::SurveyOperator
+                    | Role::CouncilMember
+                    | Role::Viewer
+            ),
+            Action::ExcludeSurveyResponse => {
+                matches!(role, Role::SystemAdmin | Role::Secretariat)
+            }
             Action::EditSelfAssessment { unit_id } | Action::SubmitSelfAssessment { unit_id } => {
                 if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
                     return Access::NotFound;
