@@ -438,13 +438,15 @@ pub fn check_within_cap(
 }
 
 /// Every value a leaf took, by source. The one that counts: a correction, else the latest
-/// appraisal round, else the provider's value (external leaves), else the unit's own.
+/// appraisal round, else the provider's value (external leaves), else the survey's score
+/// (survey leaves), else the unit's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeafValues {
     pub self_score: Option<LeafScore>,
     /// Round → appraised score.
     pub rounds: BTreeMap<u8, LeafScore>,
     pub external: Option<LeafScore>,
+    pub survey: Option<LeafScore>,
     pub correction: Option<LeafScore>,
 }
 
@@ -454,6 +456,7 @@ impl LeafValues {
             .as_ref()
             .or_else(|| self.rounds.values().next_back())
             .or(self.external.as_ref())
+            .or(self.survey.as_ref())
             .or(self.self_score.as_ref())
     }
 }

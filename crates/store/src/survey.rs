@@ -327,6 +327,40 @@ impl Store {
         all(&rows, job_from_row)
     }
 
+    /// A fingerprint of everything a period's survey score depends on: counts, maxima and
+    /// sums of ids and times of responses, exclusions, groups, questionnaires and the period's
+    /// settings. Any write to any of them moves at least one value, so a cached score is
+    /// reused only while it is still right, whichever instance wrote.
+    pub async fn survey_fingerprint(&self, period_id: i64) -> Result<Vec<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(r.id), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN r.status = 'submitted' THEN r.id ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN r.excluded_at IS NULL THEN 0 ELSE r.id END), 0) AS BIGINT), \
+             CAST(COALESCE(MAX(r.excluded_at), 0) AS BIGINT) \
+             FROM survey_responses r JOIN questionnaires q ON q.id = r.questionnaire_id WHERE q.period_id = $1",
+        )
+        .bind(period_id)
+        .fetch_one(self.pool())
+        .await?;
+        let setup = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT SUM(weight_milli + id) FROM survey_groups WHERE period_id = $1), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT MAX(updated_at) FROM questionnaires WHERE period_id = $1), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT COUNT(*) FROM survey_groups WHERE period_id = $1), 0) AS BIGINT), \
+             CAST(COALESCE((SELECT version FROM periods WHERE id = $1), 0) AS BIGINT)",
+        )
+        .bind(period_id)
+        .fetch_one(self.pool())
+        .await?;
+        let mut values = Vec::with_capacity(9);
+        for i in 0..5 {
+            values.push(row.try_get::<i64, _>(i)?);
+        }
+        for i in 0..4 {
+            values.push(setup.try_get::<i64, _>(i)?);
+        }
+        Ok(values)
+    }
+
     /// Jobs waiting for a worker (after a restart, for instance), oldest first.
     pub async fn pending_import_jobs(&self) -> Result<Vec<ImportJob>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

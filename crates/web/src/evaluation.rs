@@ -217,6 +217,24 @@ impl UnitEvaluation {
                 &format!("{} ({})", e.provider, e.source),
             ));
         }
+        let survey = state.period_survey(period_id).await?;
+        for (code, score) in survey.of_unit(unit_id) {
+            if let Some(points) = score.points {
+                values.entry(code).or_default().survey = Some(LeafScore {
+                    points: Some(points),
+                    explanation: format!(
+                        "Điều tra XHH: {} phiếu hợp lệ, trung bình {}",
+                        score.valid,
+                        score
+                            .mean
+                            .map(|m| parindex_domain::points::percent_display_vi(
+                                m * rust_decimal::Decimal::ONE_HUNDRED
+                            ))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+        }
         for (code, c) in &corrections {
             values.entry(code.clone()).or_default().correction =
                 Some(score_of(c.score_milli, c.not_applicable, &c.reason));

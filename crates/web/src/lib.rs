@@ -15,6 +15,7 @@ pub mod password;
 pub mod routes;
 pub mod security;
 pub mod shipped;
+pub mod survey_scoring;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub evidence: Arc<parindex_store::evidence::EvidenceStore>,
     /// Published index sets, parsed once (they never change).
     pub sets: Arc<evaluation::SetCache>,
+    /// Survey scores per period, recomputed when the survey's data changes.
+    pub survey: Arc<survey_scoring::SurveyCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,6 +55,7 @@ impl AppState {
             config: Arc::new(config),
             evidence: Arc::new(evidence),
             sets: Arc::default(),
+            survey: Arc::default(),
         }
     }
 }

@@ -33,6 +33,8 @@ struct Sheet {
     library: Vec<parindex_store::evidence_library::EvidenceFile>,
     /// External values of the unit, by leaf code.
     external: HashMap<String, parindex_store::appraisal::ExternalValue>,
+    /// The survey's current result for this unit's survey leaves.
+    survey: HashMap<String, SurveyView>,
 }
 
 async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sheet, WebError> {
@@ -63,6 +65,13 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         .into_iter()
         .map(|v| (v.leaf_code.clone(), v))
         .collect();
+    let survey = state
+        .period_survey(period_id)
+        .await?
+        .of_unit(unit_id)
+        .into_iter()
+        .map(|(code, s)| (code, SurveyView::of(s)))
+        .collect();
     Ok(Sheet {
         illustrative: set.illustrative,
         set_title: set.title.clone(),
@@ -73,7 +82,42 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         citations,
         library,
         external,
+        survey,
     })
+}
+
+/// A survey leaf's result as the sheet shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct SurveyView {
+    pub points: String,
+    pub valid: usize,
+    pub dont_know: usize,
+    pub mean: String,
+    /// "[a%; b%]", or empty below two answers.
+    pub interval: String,
+    pub below_minimum: bool,
+}
+
+impl SurveyView {
+    pub(crate) fn of(s: &parindex_domain::survey::LeafSurveyScore) -> SurveyView {
+        let pct = |d: rust_decimal::Decimal| {
+            parindex_domain::points::percent_display_vi(d * rust_decimal::Decimal::ONE_HUNDRED)
+        };
+        SurveyView {
+            points: s
+                .points
+                .map(|p| p.display_vi())
+                .unwrap_or_else(|| "—".into()),
+            valid: s.valid,
+            dont_know: s.dont_know,
+            mean: s.mean.map(pct).unwrap_or_else(|| "—".into()),
+            interval: match (s.ci_low, s.ci_high) {
+                (Some(a), Some(b)) => format!("[{}; {}]", pct(a), pct(b)),
+                _ => String::new(),
+            },
+            below_minimum: s.below_minimum,
+        }
+    }
 }
 
 fn window(sheet: &Sheet) -> SelfAssessmentWindow {
@@ -348,6 +392,7 @@ struct SheetPage {
     max_upload_mb: u64,
     /// Provided values of the external leaves with their provenance, by leaf code.
     external: HashMap<String, super::external::ValueView>,
+    survey: HashMap<String, SurveyView>,
 }
 
 fn sheet_page(
@@ -398,6 +443,7 @@ fn sheet_page(
             .iter()
             .map(|(code, v)| (code.clone(), super::external::ValueView::of(v)))
             .collect(),
+        survey: sheet.survey.clone(),
     }
 }
 
