@@ -11,6 +11,7 @@ pub mod index_set_xlsx;
 pub mod index_set_yaml;
 pub mod report;
 pub mod rule_text;
+pub mod survey_import;
 pub mod text_decoding;
 pub mod unit_import;
 mod zip_bounds;

@@ -15,6 +15,7 @@ pub mod password;
 pub mod routes;
 pub mod security;
 pub mod shipped;
+pub mod survey_jobs;
 pub mod survey_scoring;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub sets: Arc<evaluation::SetCache>,
     /// Survey scores per period, recomputed when the survey's data changes.
     pub survey: Arc<survey_scoring::SurveyCache>,
+    /// Progress of the survey import jobs running in this process.
+    pub jobs: Arc<survey_jobs::JobProgress>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -56,6 +59,7 @@ impl AppState {
             evidence: Arc::new(evidence),
             sets: Arc::default(),
             survey: Arc::default(),
+            jobs: Arc::default(),
         }
     }
 }

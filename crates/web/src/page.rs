@@ -91,7 +91,7 @@ impl Page {
             .active
             .as_ref()
             .is_some_and(|g| g.role == parindex_domain::Role::Appraiser);
-        let candidates: [(&'static str, &'static str, bool); 11] = [
+        let candidates: [(&'static str, &'static str, bool); 12] = [
             ("/", "nav.home", true),
             ("/self-assessment", "nav.self_assessment", unit_bound),
             ("/appraisal", "nav.appraisal", is_appraiser),
@@ -100,6 +100,11 @@ impl Page {
                 "/external",
                 "nav.external",
                 user.can(Action::EnterExternalValues),
+            ),
+            (
+                "/survey",
+                "nav.survey",
+                user.can(Action::ManageSurvey) || user.can(Action::ReviewSurvey),
             ),
             ("/notifications", "nav.notifications", true),
             ("/units", "nav.units", user.can(Action::ListUnits)),

@@ -37,9 +37,12 @@ impl PeriodSurvey {
     }
 }
 
+/// A period's survey results and the fingerprint of the data they were computed from.
+type Fingerprinted = (Vec<i64>, Arc<PeriodSurvey>);
+
 /// Cached results per period, with the fingerprint they were computed from.
 #[derive(Debug, Default)]
-pub struct SurveyCache(Mutex<HashMap<i64, (Vec<i64>, Arc<PeriodSurvey>)>>);
+pub struct SurveyCache(Mutex<HashMap<i64, Fingerprinted>>);
 
 impl AppState {
     /// The period's survey scores, computed or taken from the cache.

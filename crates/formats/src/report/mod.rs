@@ -13,6 +13,7 @@
 
 mod board;
 mod pdf;
+pub mod survey;
 mod xlsx;
 
 use rust_decimal::Decimal;

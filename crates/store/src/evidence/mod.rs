@@ -292,10 +292,42 @@ impl EvidenceStore {
         S: Stream<Item = Result<Bytes, E>>,
         E: Into<Box<dyn StdError + Send + Sync>>,
     {
+        self.put_stream_checked(stream, declared_name, limits, true)
+            .await
+    }
+
+    /// Stores a data file the application itself reads back (a survey import's CSV or
+    /// workbook), streamed and content-addressed like evidence but without the evidence type
+    /// check: it is never served as evidence. Its content type is `application/octet-stream`.
+    pub async fn put_data_stream<S, E>(
+        &self,
+        stream: S,
+        declared_name: &str,
+        limits: &UploadLimits,
+    ) -> Result<StoredBlob, EvidenceError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        self.put_stream_checked(stream, declared_name, limits, false)
+            .await
+    }
+
+    async fn put_stream_checked<S, E>(
+        &self,
+        stream: S,
+        declared_name: &str,
+        limits: &UploadLimits,
+        evidence: bool,
+    ) -> Result<StoredBlob, EvidenceError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: Into<Box<dyn StdError + Send + Sync>>,
+    {
         let mut stream = std::pin::pin!(stream);
         let name = safe_display_name(declared_name);
         let extension = extension_of(declared_name);
-        if sniff::Family::of_extension(&extension).is_none() {
+        if evidence && sniff::Family::of_extension(&extension).is_none() {
             return Err(EvidenceError::ExtensionNotAllowed { name, extension });
         }
         let too_large = || EvidenceError::TooLarge {
@@ -331,7 +363,16 @@ impl EvidenceStore {
                 let room = sniff::SNIFF_LEN - head.len();
                 head.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
-            sniff::check(&head, &extension, &name)?
+            if evidence {
+                sniff::check(&head, &extension, &name)?
+            } else {
+                sniff::Kind {
+                    family: sniff::Family::Excel,
+                    content_type: "application/octet-stream",
+                    extension: "bin",
+                    description_vi: "dữ liệu",
+                }
+            }
         };
         let mut hasher = Sha256::new();
 

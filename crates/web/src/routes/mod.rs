@@ -12,6 +12,10 @@ pub mod index_sets;
 pub mod notifications;
 pub mod periods;
 pub mod self_assessment;
+pub mod survey_collect;
+pub mod survey_import;
+pub mod survey_review;
+pub mod survey_setup;
 pub mod units;
 pub mod users;
 pub mod workflow;
@@ -76,6 +80,21 @@ pub fn router(state: AppState) -> Router {
         .route("/periods", get(periods::list).post(periods::create))
         .route("/periods/{id}", get(periods::show))
         .route("/periods/{id}/board.xlsx", get(periods::board_xlsx))
+        .route("/periods/{id}/survey/scores", get(survey_review::scores))
+        .route("/periods/{id}/survey/report", get(survey_review::report))
+        .route(
+            "/periods/{id}/survey/report.xlsx",
+            get(survey_review::report_xlsx),
+        )
+        .route("/periods/{id}/survey/quality", get(survey_review::quality))
+        .route(
+            "/survey-responses/{rid}/exclude",
+            post(survey_review::exclude),
+        )
+        .route(
+            "/survey-responses/{rid}/include",
+            post(survey_review::include),
+        )
         .route(
             "/periods/{id}/units/{unit_id}/extension",
             post(periods::extension),
@@ -157,6 +176,12 @@ pub fn router(state: AppState) -> Router {
             "/periods/{id}/external/{unit_id}/{code}",
             post(external::save_direct),
         )
+        .route("/questionnaires/{qid}/import", get(survey_import::show))
+        .route(
+            "/questionnaires/{qid}/import/{sha256}/start",
+            post(survey_import::start),
+        )
+        .route("/import-jobs/{id}", get(survey_import::job))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read-all", post(notifications::read_all))
         .route("/notifications/{id}/read", post(notifications::read))
@@ -184,6 +209,41 @@ pub fn router(state: AppState) -> Router {
             "/periods/{id}/units/{unit_id}/republish",
             post(workflow::republish),
         )
+        .route("/survey", get(survey_setup::periods))
+        .route("/periods/{id}/survey", get(survey_setup::show))
+        .route(
+            "/periods/{id}/survey/settings",
+            post(survey_setup::save_settings),
+        )
+        .route(
+            "/periods/{id}/survey/groups",
+            post(survey_setup::save_group),
+        )
+        .route(
+            "/periods/{id}/survey/questionnaires",
+            post(survey_setup::create_questionnaire),
+        )
+        .route(
+            "/questionnaires/{qid}",
+            get(survey_setup::questionnaire).post(survey_setup::update_questionnaire),
+        )
+        .route(
+            "/questionnaires/{qid}/questions",
+            post(survey_setup::add_question),
+        )
+        .route(
+            "/questionnaires/{qid}/questions/{code}/remove",
+            post(survey_setup::remove_question),
+        )
+        .route(
+            "/questionnaires/{qid}/status",
+            post(survey_setup::set_status),
+        )
+        .route(
+            "/questionnaires/{qid}/new-version",
+            post(survey_setup::new_version),
+        )
+        .route("/questionnaires/{qid}/print", get(survey_setup::print))
         .route(
             "/index-sets",
             get(index_sets::list).post(index_sets::create),
@@ -219,6 +279,22 @@ pub fn router(state: AppState) -> Router {
             post(index_sets::node_delete),
         )
         .route("/index-sets/{id}/export/{format}", get(index_sets::export))
+        .route(
+            "/questionnaires/{qid}/links",
+            get(survey_collect::links).post(survey_collect::generate),
+        )
+        .route(
+            "/questionnaires/{qid}/paper",
+            get(survey_collect::paper).post(survey_collect::paper_save),
+        )
+        .route(
+            "/questionnaires/{qid}/paper/mismatches",
+            get(survey_collect::mismatches),
+        )
+        .route(
+            "/s/{token}",
+            get(survey_collect::public_form).post(survey_collect::public_save),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -241,6 +317,7 @@ pub fn router(state: AppState) -> Router {
             post(appraisal::upload_evidence),
         )
         .route("/periods/{id}/decision", post(workflow::decision))
+        .route("/questionnaires/{qid}/import", post(survey_import::upload))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::middleware::session_layer,
@@ -263,10 +340,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{file}", get(assets::serve))
+        .route("/survey.css", get(survey_collect::stylesheet))
         .merge(uploads)
         .merge(pages)
         .layer(axum::middleware::from_fn(crate::security::headers_layer))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(survey_collect::public_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(survey_collect::RedactedSpan))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -733,3 +733,65 @@ async fn appraisal_cycle_from_flag_to_publication() {
     let _ = std::fs::remove_dir_all(&dir);
     b.close().await;
 }
+
+/// A respondent opens a survey link on a phone-sized window without logging in, answers every
+/// question by tapping the answer labels, submits, and the response is stored as submitted;
+/// the secretariat then sees the units' survey scores move on the scores page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respondent_answers_a_survey_link_on_a_phone() {
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (period, qid) = crate::http_survey_collect::open_questionnaire(&b.app).await;
+    let token = "mfrggzdfmztwq2lknnwg23tpob";
+    let link = crate::http_survey_collect::known_link(&b.app, qid, token, None).await;
+
+    // Before any response, STP has no survey score on leaf 1.6 (the first survey column).
+    let scores = format!("/periods/{period}/survey/scores");
+    b.login_as("thuky").await;
+    b.goto(&scores).await;
+    assert_eq!(b.text("[data-testid=score-STP-0]").await, "— / 1,50");
+    b.logout().await;
+    b.client
+        .set_window_size(375, 740)
+        .await
+        .expect("a phone-sized window");
+
+    b.goto(&format!("/s/{token}")).await;
+    b.wait_for_text("h1", "Phiếu khảo sát cán bộ").await;
+    let units = [b.app.seed.unit_stp, b.app.seed.unit_snv];
+    // Option B ("Hài lòng") for Q1, "Không biết" (the fourth) for Q2, on both units.
+    for unit in units {
+        b.click(&format!("label[for='o-{unit}-0-1']")).await;
+        b.click(&format!("label[for='o-{unit}-1-3']")).await;
+    }
+    b.screenshot("survey-phone-answered").await;
+    b.click("[data-testid=submit]").await;
+    b.wait_for_text("h1", "Cảm ơn").await;
+    b.screenshot("survey-phone-thanks").await;
+
+    let responses = b.store().questionnaire_responses(qid).await.unwrap();
+    assert_eq!(responses.len(), 1);
+    let r = &responses[0];
+    assert_eq!(r.status, "submitted");
+    assert_eq!(r.link_id, Some(link));
+    let answers = parindex_domain::survey::ResponseAnswers::decode(&r.answers).unwrap();
+    for unit in units {
+        assert_eq!(answers.0[&unit]["Q1"], "B");
+        assert_eq!(answers.0[&unit]["Q2"], "K");
+    }
+    let links = b.store().survey_links(qid).await.unwrap();
+    assert!(links[0].used_at.is_some(), "the link is used up");
+
+    // One valid answer of 60% ("Hài lòng"; "Không biết" is left out): 1,50 × 60% = 0,90.
+    b.client
+        .set_window_size(1366, 768)
+        .await
+        .expect("a desktop window");
+    b.login_as("thuky").await;
+    b.goto(&scores).await;
+    assert_eq!(b.text("[data-testid=score-STP-0]").await, "0,90 / 1,50");
+    assert_eq!(b.text("[data-testid=score-SNV-0]").await, "0,90 / 1,50");
+    b.screenshot("survey-scores-after-link").await;
+    b.close().await;
+}

@@ -1,0 +1,618 @@
+//! Survey import jobs: the mapping from file columns to (unit, question), the row checks, and
+//! the runner that imports a file in the background.
+//!
+//! A job runs in two passes over the file (read once from the evidence store into memory):
+//! pass 1 checks every row and keeps the first [`MAX_PROBLEMS`] problems; a file with any bad
+//! row is refused whole and nothing is saved. Pass 2 turns the rows into responses, in chunks
+//! of [`CHUNK_ROWS`] handed from a parsing thread to the database through a small channel, all
+//! inside one transaction that also records the outcome. Responses carry a source key (the
+//! respondent id, or the file hash and row number), so importing a file again adds nothing.
+//!
+//! Progress lives in memory ([`JobProgress`]); the database holds the final status.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+
+use futures_util::TryStreamExt;
+use parindex_domain::survey::QuestionnaireDoc;
+use parindex_domain::text::parse_date_vi;
+use parindex_store::audit::AuditActor;
+use parindex_store::evidence::EvidenceStore;
+use parindex_store::survey::NewResponse;
+use parindex_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+
+/// The most problems a failed job lists.
+pub const MAX_PROBLEMS: usize = 1000;
+/// Rows per chunk handed to the database.
+pub const CHUNK_ROWS: usize = 50_000;
+
+/// Which file column answers which question about which unit, and the optional respondent id
+/// and date columns (0-based column indexes). Stored as the job's `mapping` JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportMapping {
+    pub answers: Vec<AnswerColumn>,
+    #[serde(default)]
+    pub respondent: Option<usize>,
+    #[serde(default)]
+    pub date: Option<usize>,
+    /// The number of header columns a CSV row must have; `None` for a workbook (which drops
+    /// trailing empty cells).
+    #[serde(default)]
+    pub width: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerColumn {
+    pub unit_id: i64,
+    pub question: String,
+    pub column: usize,
+}
+
+/// A bad row and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowProblem {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// The report of a failed job (JSON in the job row).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureReport {
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub bad_rows: usize,
+    #[serde(default)]
+    pub problems: Vec<RowProblem>,
+}
+
+/// Where a running job is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// `validating` or `inserting`.
+    pub phase: &'static str,
+    pub processed: u64,
+    /// Known after pass 1.
+    pub total: Option<u64>,
+}
+
+/// Progress of the jobs running in this process.
+#[derive(Debug, Default)]
+pub struct JobProgress {
+    jobs: Mutex<HashMap<i64, Progress>>,
+}
+
+impl JobProgress {
+    pub fn get(&self, job_id: i64) -> Option<Progress> {
+        self.jobs.lock().ok()?.get(&job_id).cloned()
+    }
+
+    fn set(&self, job_id: i64, progress: Progress) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(job_id, progress);
+        }
+    }
+
+    fn remove(&self, job_id: i64) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.remove(&job_id);
+        }
+    }
+}
+
+/// One answer column ready for checking: the option codes it accepts (as written in the
+/// questionnaire, matched case-insensitively).
+#[derive(Debug, Clone)]
+struct PlanColumn {
+    unit_id: i64,
+    question: String,
+    column: usize,
+    options: Vec<String>,
+}
+
+/// A mapping checked against the questionnaire, ready to read rows.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    /// Sorted by (unit, question), the order of the compact answer encoding.
+    columns: Vec<PlanColumn>,
+    respondent: Option<usize>,
+    date: Option<usize>,
+    width: Option<usize>,
+}
+
+/// A row turned into a response's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowValue {
+    /// `ResponseAnswers::encode` of the row's answers.
+    pub answers: String,
+    pub respondent: Option<String>,
+    pub submitted_at: Option<i64>,
+}
+
+impl ImportPlan {
+    /// Checks that every mapped question exists; at least one answer column is needed.
+    pub fn new(mapping: &ImportMapping, doc: &QuestionnaireDoc) -> Result<ImportPlan, String> {
+        if mapping.answers.is_empty() {
+            return Err("Chưa chọn cột nào cho câu trả lời.".to_owned());
+        }
+        let mut columns = Vec::with_capacity(mapping.answers.len());
+        for a in &mapping.answers {
+            let q = doc
+                .question(&a.question)
+                .ok_or_else(|| format!("Mẫu phiếu không có câu hỏi {}.", a.question))?;
+            columns.push(PlanColumn {
+                unit_id: a.unit_id,
+                question: a.question.clone(),
+                column: a.column,
+                options: q.options.iter().map(|o| o.code.clone()).collect(),
+            });
+        }
+        columns.sort_by(|a, b| (a.unit_id, &a.question).cmp(&(b.unit_id, &b.question)));
+        if columns
+            .windows(2)
+            .any(|w| w[0].unit_id == w[1].unit_id && w[0].question == w[1].question)
+        {
+            return Err("Một câu hỏi của một đơn vị được gán cho hai cột.".to_owned());
+        }
+        Ok(ImportPlan {
+            columns,
+            respondent: mapping.respondent,
+            date: mapping.date,
+            width: mapping.width,
+        })
+    }
+
+    /// Checks one row; `Err` lists its problems (Vietnamese).
+    pub fn read_row(&self, cells: &[String]) -> Result<RowValue, Vec<String>> {
+        let mut problems = Vec::new();
+        if let Some(width) = self.width
+            && cells.len() != width
+        {
+            problems.push(format!(
+                "có {} cột, dòng tiêu đề có {width} cột",
+                cells.len()
+            ));
+        }
+        let cell = |i: usize| cells.get(i).map_or("", String::as_str);
+        let mut answers = String::new();
+        let mut count = 0usize;
+        let mut open_unit: Option<i64> = None;
+        for c in &self.columns {
+            let value = cell(c.column);
+            if value.is_empty() {
+                continue;
+            }
+            let Some(option) = c.options.iter().find(|o| o.eq_ignore_ascii_case(value)) else {
+                problems.push(format!(
+                    "cột {}: câu {} không có phương án «{}»",
+                    c.column + 1,
+                    c.question,
+                    value
+                ));
+                continue;
+            };
+            if open_unit != Some(c.unit_id) {
+                if open_unit.is_some() {
+                    answers.push(';');
+                }
+                answers.push_str(&c.unit_id.to_string());
+                answers.push(':');
+                open_unit = Some(c.unit_id);
+            } else {
+                answers.push(',');
+            }
+            answers.push_str(&c.question);
+            answers.push('=');
+            answers.push_str(option);
+            count += 1;
+        }
+        if count == 0 && problems.is_empty() {
+            problems.push("không có câu trả lời nào".to_owned());
+        }
+        let respondent = match self.respondent {
+            Some(i) if cell(i).is_empty() => {
+                problems.push("thiếu mã người trả lời".to_owned());
+                None
+            }
+            Some(i) => Some(cell(i).to_owned()),
+            None => None,
+        };
+        let submitted_at = match self.date.map(cell) {
+            None | Some("") => None,
+            Some(text) => match parse_date_vi(text) {
+                Some(date) => Some(crate::page::day_start_ms(date)),
+                None => {
+                    problems.push(format!("ngày «{text}» không đúng dạng dd/mm/yyyy"));
+                    None
+                }
+            },
+        };
+        if problems.is_empty() {
+            Ok(RowValue {
+                answers,
+                respondent,
+                submitted_at,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// What a job ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done {
+        total: u64,
+        inserted: u64,
+        duplicates: u64,
+    },
+    Failed(FailureReport),
+    /// Another worker had claimed it.
+    NotClaimed,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    User(String),
+}
+
+/// Starts a job in the background.
+pub fn spawn(state: &AppState, job_id: i64) {
+    let (store, evidence, progress) = (
+        state.store.clone(),
+        state.evidence.clone(),
+        state.jobs.clone(),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = run_job(&store, &evidence, &progress, job_id).await {
+            tracing::error!(job_id, %error, "survey import job failed");
+        }
+    });
+}
+
+/// Picks up the jobs left pending (the server stopped before they ran), in the background.
+pub async fn run_pending(state: AppState) {
+    match state.store.pending_import_jobs().await {
+        Ok(jobs) => {
+            for job in jobs {
+                spawn(&state, job.id);
+            }
+        }
+        Err(error) => tracing::error!(%error, "listing pending survey imports failed"),
+    }
+}
+
+/// Runs a job to its end: claims it, checks every row, then saves all responses in one
+/// transaction (or none). Errors other than the database's are recorded on the job.
+pub async fn run_job(
+    store: &Store,
+    evidence: &EvidenceStore,
+    progress: &Arc<JobProgress>,
+    job_id: i64,
+) -> Result<Outcome, StoreError> {
+    let job = store.import_job(job_id).await?;
+    let actor = AuditActor {
+        user_id: job.created_by,
+        ..AuditActor::system("survey-import")
+    };
+    let mut tx = store.begin_write(actor.clone()).await?;
+    if !tx.claim_import_job(job_id).await? {
+        return Ok(Outcome::NotClaimed);
+    }
+    tx.commit().await?;
+    progress.set(
+        job_id,
+        Progress {
+            phase: "validating",
+            processed: 0,
+            total: None,
+        },
+    );
+    let result = import(store, evidence, progress, &job, &actor).await;
+    progress.remove(job_id);
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(error) => {
+            let report = FailureReport {
+                error: Some(match &error {
+                    JobError::User(m) => m.clone(),
+                    JobError::Store(e) => format!("Lỗi cơ sở dữ liệu: {e}"),
+                }),
+                ..FailureReport::default()
+            };
+            let mut tx = store.begin_write(actor).await?;
+            tx.finish_import_job(
+                job_id,
+                "failed",
+                0,
+                0,
+                0,
+                &serde_json::to_string(&report).unwrap_or_default(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Outcome::Failed(report))
+        }
+    }
+}
+
+async fn import(
+    store: &Store,
+    evidence: &EvidenceStore,
+    progress: &Arc<JobProgress>,
+    job: &parindex_store::survey::ImportJob,
+    actor: &AuditActor,
+) -> Result<Outcome, JobError> {
+    let user = |m: &str| JobError::User(m.to_owned());
+    let questionnaire = store.questionnaire(job.questionnaire_id).await?;
+    let doc: QuestionnaireDoc = serde_json::from_str(&questionnaire.definition)
+        .map_err(|_| user("Mẫu phiếu không đọc được."))?;
+    let mapping: ImportMapping =
+        serde_json::from_str(&job.mapping).map_err(|_| user("Cách ghép cột không đọc được."))?;
+    let plan = Arc::new(ImportPlan::new(&mapping, &doc).map_err(JobError::User)?);
+
+    // The file, once, in memory (a million responses are some 60 MB of CSV).
+    let download = evidence
+        .get(&job.sha256)
+        .await
+        .map_err(|_| user("Không đọc được tệp đã tải lên."))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(download.size).unwrap_or(0));
+    let mut stream = download.stream;
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .map_err(|_| user("Không đọc được tệp đã tải lên."))?
+    {
+        bytes.extend_from_slice(&chunk);
+    }
+    let bytes = Arc::new(bytes);
+
+    // Pass 1: check every row, off the async threads.
+    let (job_id, p1) = (job.id, progress.clone());
+    let (b1, plan1) = (bytes.clone(), plan.clone());
+    let checked = tokio::task::spawn_blocking(move || -> Result<(u64, FailureReport), String> {
+        let sheet = parindex_formats::survey_import::open(&b1).map_err(|e| e.to_string())?;
+        let mut total = 0u64;
+        let mut report = FailureReport::default();
+        sheet
+            .for_each_row(|row, cells| {
+                total += 1;
+                if let Err(problems) = plan1.read_row(cells) {
+                    report.bad_rows += 1;
+                    if report.problems.len() < MAX_PROBLEMS {
+                        report.problems.push(RowProblem {
+                            row,
+                            reason: problems.join("; "),
+                        });
+                    }
+                }
+                if total.is_multiple_of(10_000) {
+                    p1.set(
+                        job_id,
+                        Progress {
+                            phase: "validating",
+                            processed: total,
+                            total: None,
+                        },
+                    );
+                }
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())?;
+        Ok((total, report))
+    })
+    .await
+    .map_err(|_| user("Lỗi khi đọc tệp."))?;
+    let (total, report) = checked.map_err(JobError::User)?;
+    let total_i = i64::try_from(total).unwrap_or(i64::MAX);
+    if report.bad_rows > 0 || total == 0 {
+        let mut report = report;
+        if total == 0 {
+            report.error = Some("Tệp không có dòng dữ liệu nào.".to_owned());
+        }
+        let mut tx = store.begin_write(actor.clone()).await?;
+        tx.finish_import_job(
+            job.id,
+            "failed",
+            total_i,
+            0,
+            0,
+            &serde_json::to_string(&report).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Outcome::Failed(report));
+    }
+
+    // Pass 2: a parsing thread builds chunks of responses; this task saves them.
+    progress.set(
+        job.id,
+        Progress {
+            phase: "inserting",
+            processed: 0,
+            total: Some(total),
+        },
+    );
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewResponse>>(2);
+    let sha = job.sha256.clone();
+    let now = parindex_store::now_ms();
+    let producer = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let sheet = parindex_formats::survey_import::open(&bytes).map_err(|e| e.to_string())?;
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        let mut failure = None;
+        sheet
+            .for_each_row(|row, cells| {
+                let value = match plan.read_row(cells) {
+                    Ok(v) => v,
+                    Err(problems) => {
+                        failure = Some(format!("Dòng {row}: {}", problems.join("; ")));
+                        return ControlFlow::Break(());
+                    }
+                };
+                chunk.push(NewResponse {
+                    channel: "import",
+                    source_key: Some(match value.respondent {
+                        Some(id) => format!("id:{id}"),
+                        None => format!("{sha}:{row}"),
+                    }),
+                    paper_ref: None,
+                    entry_no: 1,
+                    answers: value.answers,
+                    submitted_at: value.submitted_at.unwrap_or(now),
+                });
+                if chunk.len() >= CHUNK_ROWS {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+                    if sender.blocking_send(full).is_err() {
+                        return ControlFlow::Break(());
+                    }
+                }
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())?;
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        if !chunk.is_empty() {
+            let _ = sender.blocking_send(chunk);
+        }
+        Ok(())
+    });
+    let mut tx = store.begin_write(actor.clone()).await?;
+    let (mut inserted, mut duplicates, mut processed) = (0u64, 0u64, 0u64);
+    while let Some(chunk) = receiver.recv().await {
+        let (i, d) = tx
+            .add_survey_responses(
+                job.questionnaire_id,
+                &chunk,
+                serde_json::json!({ "import_job": job.id, "file": job.file_name }),
+            )
+            .await?;
+        inserted += i;
+        duplicates += d;
+        processed += chunk.len() as u64;
+        progress.set(
+            job.id,
+            Progress {
+                phase: "inserting",
+                processed,
+                total: Some(total),
+            },
+        );
+    }
+    producer
+        .await
+        .map_err(|_| user("Lỗi khi đọc tệp."))?
+        .map_err(JobError::User)?;
+    tx.finish_import_job(
+        job.id,
+        "done",
+        total_i,
+        i64::try_from(inserted).unwrap_or(i64::MAX),
+        i64::try_from(duplicates).unwrap_or(i64::MAX),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Outcome::Done {
+        total,
+        inserted,
+        duplicates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use parindex_domain::survey::{AnswerOption, Question, ResponseAnswers};
+
+    use super::*;
+
+    fn doc() -> QuestionnaireDoc {
+        let q = |code: &str| Question {
+            code: code.to_owned(),
+            text: "?".to_owned(),
+            leaf_code: "8.1".to_owned(),
+            options: ["A", "B", "K"]
+                .iter()
+                .map(|c| AnswerOption {
+                    code: (*c).to_owned(),
+                    label: (*c).to_owned(),
+                    percent: None,
+                })
+                .collect(),
+        };
+        QuestionnaireDoc {
+            questions: vec![q("Q1"), q("Q2")],
+        }
+    }
+
+    fn plan() -> ImportPlan {
+        let a = |unit_id, question: &str, column| AnswerColumn {
+            unit_id,
+            question: question.to_owned(),
+            column,
+        };
+        ImportPlan::new(
+            &ImportMapping {
+                answers: vec![a(9, "Q2", 5), a(9, "Q1", 4), a(3, "Q1", 2), a(3, "Q2", 3)],
+                respondent: Some(0),
+                date: Some(1),
+                width: Some(6),
+            },
+            &doc(),
+        )
+        .expect("plan")
+    }
+
+    fn cells(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn rows_encode_like_response_answers() {
+        let value = plan()
+            .read_row(&cells(&["R1", "02/03/2026", "a", "", "K", "b"]))
+            .expect("row");
+        let mut map = BTreeMap::new();
+        map.insert(3, BTreeMap::from([("Q1".to_owned(), "A".to_owned())]));
+        map.insert(
+            9,
+            BTreeMap::from([
+                ("Q1".to_owned(), "K".to_owned()),
+                ("Q2".to_owned(), "B".to_owned()),
+            ]),
+        );
+        assert_eq!(value.answers, ResponseAnswers(map).encode());
+        assert_eq!(value.respondent.as_deref(), Some("R1"));
+        assert!(value.submitted_at.is_some());
+    }
+
+    #[test]
+    fn bad_rows_say_why() {
+        let p = plan();
+        let e = p
+            .read_row(&cells(&["R1", "31/02/2026", "X", "", "", ""]))
+            .expect_err("bad");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("«31/02/2026»") || e[1].contains("«31/02/2026»"));
+        let e = p
+            .read_row(&cells(&["R1", "", "", "", "", ""]))
+            .expect_err("empty");
+        assert_eq!(e, vec!["không có câu trả lời nào".to_owned()]);
+        let e = p.read_row(&cells(&["R1", "", "A"])).expect_err("short");
+        assert!(e[0].contains("3 cột"));
+        let e = p
+            .read_row(&cells(&["", "", "A", "", "", ""]))
+            .expect_err("id");
+        assert_eq!(e, vec!["thiếu mã người trả lời".to_owned()]);
+    }
+}
