@@ -256,6 +256,7 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
     // The shipped illustrative index sets, published, so every page has something to show;
     // and a period open for self-assessment from yesterday for 30 days, with both sets.
     let mut period_sets = Vec::new();
+    let mut survey_leaves_so = Vec::new();
     for (name, yaml) in parindex_web::shipped::SHIPPED_INDEX_SETS {
         let doc = parindex_formats::parse_index_set_file(yaml.as_bytes())
             .map_err(|e| format!("{name}: {e}"))?;
@@ -274,6 +275,13 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         tx.publish_index_set(stored.id, stored.version)
             .await
             .map_err(err)?;
+        if doc.unit_group == "SO" {
+            survey_leaves_so = set
+                .leaves()
+                .filter(|l| matches!(l.rule, Some(parindex_domain::rules::RuleSpec::Survey)))
+                .map(|l| (l.code.clone(), l.title.clone()))
+                .collect();
+        }
         period_sets.push((doc.unit_group.clone(), stored.id));
     }
     let now = parindex_store::now_ms();
@@ -321,9 +329,137 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
             .collect();
         tx.add_assignments(period.id, &rows).await.map_err(err)?;
     }
+    let surveyed: Vec<i64> = ["STP", "SNV"]
+        .iter()
+        .filter_map(|c| ids.get(*c).map(|u| u.id))
+        .collect();
+    seed_survey(&mut tx, period.id, now, &survey_leaves_so, &surveyed).await?;
     tx.commit().await.map_err(err)?;
     Ok(accounts)
 }
+
+/// The demo survey: open for the period's first month, two respondent groups (weighted), and
+/// an open questionnaire for citizens and businesses with one question per survey leaf of the
+/// departments' set, about the Justice and Home Affairs departments. It carries
+/// [`DEMO_RESPONSES`] generated responses (labelled as demo in their source key), so the
+/// survey scores, report and quality pages have something to show.
+async fn seed_survey(
+    tx: &mut parindex_store::WriteTx,
+    period_id: i64,
+    now: i64,
+    survey_leaves: &[(String, String)],
+    units: &[i64],
+) -> Result<(), String> {
+    use parindex_domain::survey::{AnswerOption, Question, QuestionnaireDoc, ResponseAnswers};
+    let err = |e: parindex_store::StoreError| e.to_string();
+    let day = 86_400_000;
+    tx.save_survey_settings(period_id, Some(now - day), Some(now + 30 * day), 30, true)
+        .await
+        .map_err(err)?;
+    tx.save_survey_group(
+        period_id,
+        "LDSO",
+        "Lãnh đạo các sở, ban, ngành",
+        1000,
+        400,
+        30,
+    )
+    .await
+    .map_err(err)?;
+    let group = tx
+        .save_survey_group(
+            period_id,
+            "NDDN",
+            "Người dân, doanh nghiệp",
+            2000,
+            100_000,
+            100,
+        )
+        .await
+        .map_err(err)?;
+    let option = |code: &str, label: &str, percent: Option<i64>| AnswerOption {
+        code: code.to_owned(),
+        label: label.to_owned(),
+        percent: percent.map(rust_decimal::Decimal::from),
+    };
+    let doc = QuestionnaireDoc {
+        questions: survey_leaves
+            .iter()
+            .enumerate()
+            .map(|(i, (code, title))| Question {
+                code: format!("Q{}", i + 1),
+                text: format!("Ông/bà đánh giá thế nào về: {}?", title.to_lowercase()),
+                leaf_code: code.clone(),
+                options: vec![
+                    option("A", "Rất hài lòng", Some(100)),
+                    option("B", "Hài lòng", Some(60)),
+                    option("C", "Chưa hài lòng", Some(20)),
+                    option("D", "Không hài lòng", Some(0)),
+                    option("K", "Không biết", None),
+                ],
+            })
+            .collect(),
+    };
+    let definition = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
+    let qid = tx
+        .create_questionnaire(
+            period_id,
+            group,
+            "Phiếu khảo sát người dân, doanh nghiệp (DỮ LIỆU MẪU)",
+            &definition,
+            units,
+        )
+        .await
+        .map_err(err)?;
+    tx.set_questionnaire_status(qid, "draft", "open")
+        .await
+        .map_err(err)?;
+    // Deterministic answers: a simple linear congruential sequence, skewed towards A and B.
+    let mut state: u64 = 2026;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % 100
+    };
+    let responses: Vec<parindex_store::survey::NewResponse> = (0..DEMO_RESPONSES)
+        .map(|n| {
+            let mut answers = std::collections::BTreeMap::new();
+            for unit in units {
+                let per_unit = doc
+                    .questions
+                    .iter()
+                    .map(|q| {
+                        let code = match next() {
+                            0..=34 => "A",
+                            35..=74 => "B",
+                            75..=86 => "C",
+                            87..=93 => "D",
+                            _ => "K",
+                        };
+                        (q.code.clone(), code.to_owned())
+                    })
+                    .collect();
+                answers.insert(*unit, per_unit);
+            }
+            parindex_store::survey::NewResponse {
+                channel: "import",
+                source_key: Some(format!("demo:{n}")),
+                paper_ref: None,
+                entry_no: 1,
+                answers: ResponseAnswers(answers).encode(),
+                submitted_at: now - day + i64::from(n) * 60_000,
+            }
+        })
+        .collect();
+    tx.add_survey_responses(qid, &responses, serde_json::json!({ "demo": true }))
+        .await
+        .map_err(err)?;
+    Ok(())
+}
+
+/// How many generated responses the demo questionnaire carries.
+const DEMO_RESPONSES: u32 = 60;
 
 pub fn print_accounts(accounts: &[DemoAccount], bind: std::net::SocketAddr) {
     println!("\n=== parindex DEMO — {PROVINCE_NAME} ===");
