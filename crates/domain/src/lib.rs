@@ -6,6 +6,7 @@ pub mod appraisal;
 pub mod authz;
 pub mod index_set;
 pub mod points;
+pub mod ranking;
 pub mod role;
 pub mod rules;
 pub mod scorecard;

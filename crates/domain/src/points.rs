@@ -55,12 +55,17 @@ impl Points {
         Points(Decimal::new(millis, 3).normalize())
     }
 
-    /// The one place display rounding happens: half-up (away from zero) to 2 decimals,
-    /// with a decimal comma, as published ("90,65").
+    /// The one place rounding happens: half-up (away from zero) to 2 decimals, the figure
+    /// a decision publishes (90,654 → 90,65; 90,655 → 90,66). Ranks and bands are decided on
+    /// this figure, so what the page shows is what decides.
+    pub fn published(self) -> Decimal {
+        self.0
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    }
+
+    /// The published figure with a decimal comma ("90,65").
     pub fn display_vi(self) -> String {
-        let rounded = self
-            .0
-            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        let rounded = self.published();
         format!("{rounded:.2}").replace('.', ",")
     }
 
