@@ -6,6 +6,7 @@
 //! Vietnamese sentence for the user saying what to fix; problems with single rows are
 //! collected as data (see [`unit_import::RowProblem`]) so a user can fix them all at once.
 
+pub mod charts;
 pub mod external_import;
 pub mod index_set_xlsx;
 pub mod index_set_yaml;

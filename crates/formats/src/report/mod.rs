@@ -13,6 +13,7 @@
 
 mod board;
 mod pdf;
+pub mod results;
 pub mod survey;
 mod xlsx;
 

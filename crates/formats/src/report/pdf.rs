@@ -61,6 +61,7 @@ fn project_file(path: &str) -> FileId {
 /// The in-memory world one report is compiled in: the template and the report's data.
 struct ReportWorld {
     shared: &'static Shared,
+    template: &'static str,
     main: Source,
     data: Bytes,
     today: Option<Datetime>,
@@ -91,7 +92,7 @@ impl World for ReportWorld {
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == self.shared.main {
-            Ok(Bytes::from_string(TEMPLATE))
+            Ok(Bytes::from_string(self.template))
         } else if id == self.shared.data {
             Ok(self.data.clone())
         } else {
@@ -112,34 +113,54 @@ impl World for ReportWorld {
 /// score table (domains bold, a total row), the explanations and the evidence list, with
 /// "Trang x/y" at the foot of every page.
 pub fn write_report_pdf(report: &SelfAssessmentReport) -> Result<Vec<u8>, FormatError> {
-    let (document, _warnings) = compile(report)?;
-    let options = PdfOptions {
-        creator: Smart::Custom(Some("parindex".to_owned())),
-        ..PdfOptions::default()
-    };
-    typst_pdf::pdf(&document, &options).map_err(|errors| pdf_failed(&errors))
+    typeset(TEMPLATE, &report_data(report), &report.generated_at)
 }
 
 /// Compiles the report, returning the document and typst's warnings (for tests: the
 /// template should compile without any).
+#[cfg(test)]
 fn compile(
     report: &SelfAssessmentReport,
 ) -> Result<(PagedDocument, Vec<SourceDiagnostic>), FormatError> {
+    compile_template(TEMPLATE, &report_data(report), &report.generated_at)
+}
+
+/// Compiles a constant `template` that reads `data` as `/data.json`; `generated_at`
+/// ("dd/mm/yyyy …") is the day `datetime.today()` answers.
+pub(crate) fn compile_template(
+    template: &'static str,
+    data: &Value,
+    generated_at: &str,
+) -> Result<(PagedDocument, Vec<SourceDiagnostic>), FormatError> {
     let shared: &'static Shared = &SHARED;
-    let data =
-        serde_json::to_vec(&report_data(report)).map_err(|error| FormatError::PdfFailed {
-            detail: error.to_string(),
-        })?;
+    let data = serde_json::to_vec(data).map_err(|error| FormatError::PdfFailed {
+        detail: error.to_string(),
+    })?;
     let world = ReportWorld {
         shared,
-        main: Source::new(shared.main, TEMPLATE.to_owned()),
+        template,
+        main: Source::new(shared.main, template.to_owned()),
         data: Bytes::new(data),
-        today: today_from(&report.generated_at),
+        today: today_from(generated_at),
     };
     let warned = typst::compile::<PagedDocument>(&world);
     typst::comemo::evict(CACHE_MAX_AGE);
     let document = warned.output.map_err(|errors| pdf_failed(&errors))?;
     Ok((document, warned.warnings.into_iter().collect()))
+}
+
+/// Typesets a constant `template` over `data` as a PDF.
+pub(crate) fn typeset(
+    template: &'static str,
+    data: &Value,
+    generated_at: &str,
+) -> Result<Vec<u8>, FormatError> {
+    let (document, _warnings) = compile_template(template, data, generated_at)?;
+    let options = PdfOptions {
+        creator: Smart::Custom(Some("parindex".to_owned())),
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|errors| pdf_failed(&errors))
 }
 
 fn pdf_failed(errors: &[SourceDiagnostic]) -> FormatError {
