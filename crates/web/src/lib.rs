@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod notify;
 pub mod page;
 pub mod password;
+pub mod results;
 pub mod routes;
 pub mod security;
 pub mod shipped;

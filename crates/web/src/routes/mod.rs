@@ -1,6 +1,7 @@
 //! The router: every route of the application, grouped by area, and the middleware stack.
 
 pub mod account;
+pub mod api;
 pub mod appraisal;
 pub mod assets;
 pub mod audit;
@@ -11,6 +12,8 @@ pub mod home;
 pub mod index_sets;
 pub mod notifications;
 pub mod periods;
+pub mod public;
+pub mod results;
 pub mod self_assessment;
 pub mod survey_collect;
 pub mod survey_import;
@@ -80,6 +83,20 @@ pub fn router(state: AppState) -> Router {
         .route("/periods", get(periods::list).post(periods::create))
         .route("/periods/{id}", get(periods::show))
         .route("/periods/{id}/board.xlsx", get(periods::board_xlsx))
+        .route("/periods/{id}/ranking", get(results::ranking))
+        .route("/periods/{id}/ranking.xlsx", get(results::ranking_xlsx))
+        .route("/periods/{id}/ranking.pdf", get(results::ranking_pdf))
+        .route("/periods/{id}/matrix", get(results::matrix))
+        .route("/periods/{id}/results.csv", get(results::results_csv))
+        .route("/periods/{id}/results.json", get(results::results_json))
+        .route("/public", get(public::index))
+        .route("/public/periods/{id}", get(public::period))
+        .route("/public/periods/{id}/units/{unit_id}", get(public::unit))
+        .route("/public/periods/{id}/results.csv", get(public::results_csv))
+        .route(
+            "/public/periods/{id}/results.json",
+            get(public::results_json),
+        )
         .route("/periods/{id}/survey/scores", get(survey_review::scores))
         .route("/periods/{id}/survey/report", get(survey_review::report))
         .route(
@@ -341,6 +358,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/static/{file}", get(assets::serve))
         .route("/survey.css", get(survey_collect::stylesheet))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/periods", get(api::periods))
+        .route("/api/v1/periods/{id}/results", get(api::period_results))
+        .route("/api/v1/index-sets", get(api::index_sets))
+        .route("/api/v1/index-sets/{id}", get(api::index_set))
         .merge(uploads)
         .merge(pages)
         .layer(axum::middleware::from_fn(crate::security::headers_layer))

@@ -16,13 +16,12 @@ use parindex_domain::appraisal::{
     LeafProgress, PendingWhy, Refusal, Stage, Transition, UnitReadiness, WorkStatus,
     check_assignment, check_correction_write, transition,
 };
-use parindex_domain::scorecard::Scorecard;
 use parindex_domain::text::{format_date_vi, parse_date_vi};
 use parindex_domain::{Action, Points};
 use parindex_store::appraisal::{Assignment, NewNotification, PublishedResult, ResultToPublish};
 use parindex_store::evidence::UploadLimits;
 use parindex_store::periods::{Period, PeriodUnit};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::account::OkQuery;
 use crate::AppState;
@@ -30,13 +29,11 @@ use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::evaluation::{UnitEvaluation, is_assigned, stage_of};
 use crate::page::Page;
+pub use crate::results::ResultSnapshot;
+use crate::results::snapshot;
 
 fn pts(milli: i64) -> String {
     Points::from_millipoints(milli).display_vi()
-}
-
-fn millis(p: Points) -> i64 {
-    p.to_millipoints().unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -627,54 +624,6 @@ pub async fn change_stage(
 
 // ---------------------------------------------------------------------------------------------
 // Results, decision, publication, correction.
-
-/// What a publication keeps of a unit's result (`published_results.result_json`).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct ResultSnapshot {
-    pub self_total_milli: i64,
-    pub appraised_milli: i64,
-    pub survey_milli: i64,
-    pub bonus_milli: i64,
-    pub penalty_milli: i64,
-    pub total_milli: i64,
-    pub applicable_max_milli: i64,
-    pub index: String,
-    /// Per domain: (code, achieved, applicable max).
-    pub domains: Vec<(String, i64, i64)>,
-}
-
-fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebError> {
-    let self_card = ev.self_scorecard()?;
-    let domains = ev
-        .set
-        .domains()
-        .filter_map(|d| {
-            let i = ev.set.index_of(&d.code)?;
-            let t = card.nodes.get(i)?;
-            Some((d.code.clone(), millis(t.achieved), millis(t.applicable_max)))
-        })
-        .collect();
-    let index = if card.overall.applicable_max.is_zero() {
-        "—".to_owned()
-    } else {
-        parindex_domain::scorecard::Tally {
-            achieved: card.adjusted.total,
-            ..card.overall
-        }
-        .percent_display_vi()
-    };
-    Ok(ResultSnapshot {
-        self_total_milli: millis(self_card.overall.achieved),
-        appraised_milli: millis(card.appraised.achieved),
-        survey_milli: millis(card.survey.achieved),
-        bonus_milli: millis(card.adjusted.bonus),
-        penalty_milli: millis(card.adjusted.penalty),
-        total_milli: millis(card.adjusted.total),
-        applicable_max_milli: millis(card.overall.applicable_max),
-        index,
-        domains,
-    })
-}
 
 async fn result_to_publish(
     state: &AppState,

@@ -155,7 +155,7 @@ fn stp_score_cell(body: &str) -> String {
 }
 
 /// Fetches a download's bytes (the test client reads bodies as text).
-async fn download(app: &TestApp, client: &TestClient, path: &str) -> (StatusCode, Vec<u8>) {
+pub async fn download(app: &TestApp, client: &TestClient, path: &str) -> (StatusCode, Vec<u8>) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let mut request = Request::get(path).body(axum::body::Body::empty()).unwrap();

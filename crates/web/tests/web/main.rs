@@ -10,6 +10,7 @@ mod http_auth;
 mod http_external;
 mod http_index_sets;
 mod http_notifications;
+mod http_results;
 mod http_self_assessment;
 mod http_survey_collect;
 mod http_survey_import;

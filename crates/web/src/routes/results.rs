@@ -1,0 +1,606 @@
+//! Results for staff: the ranking per group (ranks, ties, bands, change against last year,
+//! charts), the units × domains heat map, and the open-data files (CSV, JSON). Provisional
+//! until the period is published, official after. The public page (`routes::public`) and the
+//! API (`routes::api`) draw on the same loader, `crate::results`.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use parindex_domain::Action;
+use parindex_domain::Points;
+use parindex_domain::ranking::{Band, TIE_RULE_EN, TIE_RULE_VI, distribution};
+use parindex_domain::text::fold_for_search;
+use parindex_formats::charts::{Bar, bar_chart, histogram};
+use parindex_formats::report::results::{
+    ResultsGroup, ResultsReport, ResultsRow, write_results_pdf, write_results_xlsx,
+};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::page::Page;
+use crate::results::{Audience, GroupResults, PeriodResults, UnitResult};
+
+/// Filters and sort order of a ranking table (all optional, from the query string).
+#[derive(Debug, Default, Deserialize)]
+pub struct TableQuery {
+    /// One group only.
+    pub group: Option<String>,
+    /// Text in the unit's code or name; "danh gia" finds "đánh giá".
+    pub q: Option<String>,
+    /// One band only (`good`, `fair`, `average`, `weak`).
+    pub band: Option<String>,
+    /// `rank` (default), `name`, `appraised`, `survey`, `total`, `index`, `change`.
+    pub sort: Option<String>,
+}
+
+/// A ranking row as shown.
+pub struct RowView {
+    pub unit_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub rank: String,
+    pub tied: bool,
+    pub self_total: String,
+    pub appraised: String,
+    pub survey: String,
+    pub bonus: String,
+    pub penalty: String,
+    pub total: String,
+    pub max: String,
+    pub index: String,
+    pub band_code: &'static str,
+    pub band_label: &'static str,
+    pub rank_change: String,
+    pub index_change: String,
+    pub official: bool,
+}
+
+pub fn pts(milli: i64) -> String {
+    Points::from_millipoints(milli).display_vi()
+}
+
+fn band_label(lang: Lang, band: Option<Band>) -> &'static str {
+    match (band, lang) {
+        (None, _) => "—",
+        (Some(b), Lang::En) => b.label_en(),
+        (Some(b), Lang::Vi) => b.label_vi(),
+    }
+}
+
+pub fn row_view(lang: Lang, u: &UnitResult) -> RowView {
+    RowView {
+        unit_id: u.unit_id,
+        unit_code: u.unit_code.clone(),
+        unit_name: u.unit_name.clone(),
+        rank: u.rank.map_or_else(|| "—".to_owned(), |r| r.to_string()),
+        tied: u.tied,
+        self_total: pts(u.snap.self_total_milli),
+        appraised: pts(u.snap.appraised_milli),
+        survey: pts(u.snap.survey_milli),
+        bonus: pts(u.snap.bonus_milli),
+        penalty: pts(u.snap.penalty_milli),
+        total: pts(u.snap.total_milli),
+        max: pts(u.snap.applicable_max_milli),
+        index: u.index_vi(),
+        band_code: u.band.map_or("none", Band::code),
+        band_label: band_label(lang, u.band),
+        rank_change: u.change.rank_display(),
+        index_change: u.change.index_display_vi(),
+        official: u.official,
+    }
+}
+
+/// Applies a table's filters and sort to a group's units (already in rank order).
+pub fn filter_and_sort<'a>(units: &'a [UnitResult], q: &TableQuery) -> Vec<&'a UnitResult> {
+    let needle =
+        q.q.as_deref()
+            .map(fold_for_search)
+            .filter(|n| !n.trim().is_empty());
+    let mut rows: Vec<&UnitResult> = units
+        .iter()
+        .filter(|u| {
+            needle.as_ref().is_none_or(|n| {
+                fold_for_search(&u.unit_name).contains(n.trim())
+                    || fold_for_search(&u.unit_code).contains(n.trim())
+            })
+        })
+        .filter(|u| {
+            q.band
+                .as_deref()
+                .filter(|b| !b.is_empty())
+                .is_none_or(|b| u.band.is_some_and(|band| band.code() == b))
+        })
+        .collect();
+    let key_desc = |f: fn(&UnitResult) -> Option<Decimal>| {
+        move |a: &&UnitResult, b: &&UnitResult| f(b).cmp(&f(a))
+    };
+    match q.sort.as_deref().unwrap_or("rank") {
+        "name" => rows.sort_by_key(|u| fold_for_search(&u.unit_name)),
+        "appraised" => rows.sort_by(key_desc(|u| Some(Decimal::from(u.snap.appraised_milli)))),
+        "survey" => rows.sort_by(key_desc(|u| Some(Decimal::from(u.snap.survey_milli)))),
+        "total" => rows.sort_by(key_desc(|u| Some(Decimal::from(u.snap.total_milli)))),
+        "index" => rows.sort_by(key_desc(|u| u.index)),
+        "change" => rows.sort_by(key_desc(|u| u.change.rank.map(Decimal::from))),
+        _ => {}
+    }
+    rows
+}
+
+pub struct GroupView {
+    pub code: String,
+    pub set_title: String,
+    pub illustrative: bool,
+    pub rows: Vec<RowView>,
+    pub bar_svg: String,
+    pub histogram_svg: String,
+    pub units_total: usize,
+}
+
+pub fn group_view(lang: Lang, g: &GroupResults, q: &TableQuery) -> GroupView {
+    let shown = filter_and_sort(&g.units, q);
+    let bars: Vec<Bar> = g
+        .units
+        .iter()
+        .filter_map(|u| {
+            Some(Bar {
+                label: u.unit_name.clone(),
+                value: u.index?,
+                class: u.band.map_or("none", Band::code).to_owned(),
+            })
+        })
+        .collect();
+    let indices: Vec<Decimal> = g.units.iter().filter_map(|u| u.index).collect();
+    let (bar_title, hist_title) = match lang {
+        Lang::En => (
+            "PAR Index by unit",
+            "Distribution of the index (units per 10 points)",
+        ),
+        Lang::Vi => (
+            "Chỉ số CCHC theo đơn vị",
+            "Phân bố Chỉ số CCHC (số đơn vị theo khoảng 10 điểm)",
+        ),
+    };
+    GroupView {
+        code: g.group_code.clone(),
+        set_title: g.set_title.clone(),
+        illustrative: g.set_illustrative,
+        rows: shown.iter().map(|u| row_view(lang, u)).collect(),
+        bar_svg: bar_chart(&format!("{bar_title} — {}", g.group_code), &bars),
+        histogram_svg: histogram(hist_title, &distribution(&indices, 10), 10),
+        units_total: g.units.len(),
+    }
+}
+
+pub fn tie_rule(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => TIE_RULE_EN,
+        Lang::Vi => TIE_RULE_VI,
+    }
+}
+
+/// The thresholds as the legend states them ("Tốt ≥ 85,00").
+pub fn band_legend(lang: Lang, r: &PeriodResults) -> String {
+    let f = |d: Decimal| Points::new(d).display_vi();
+    let t = &r.thresholds;
+    let l = |b: Band| band_label(lang, Some(b));
+    format!(
+        "{} ≥ {}; {} ≥ {}; {} ≥ {}; {} < {}",
+        l(Band::Good),
+        f(t.good),
+        l(Band::Fair),
+        f(t.fair),
+        l(Band::Average),
+        f(t.average),
+        l(Band::Weak),
+        f(t.average)
+    )
+}
+
+#[derive(Template)]
+#[template(path = "results_ranking.html")]
+struct RankingPage {
+    p: Page,
+    period_id: i64,
+    period_name: String,
+    official: bool,
+    tie_rule: &'static str,
+    band_legend: String,
+    last_year: Option<String>,
+    groups: Vec<GroupView>,
+    group_codes: Vec<String>,
+    q: String,
+    group: String,
+    band: String,
+    sort: String,
+}
+
+/// `GET /periods/{id}/ranking`: the ranking of every group, with filters, sort and charts.
+pub async fn ranking(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<TableQuery>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let lang = user.ctx.lang;
+    let results = PeriodResults::load(&state, id, Audience::Internal).await?;
+    let group_codes = results
+        .groups
+        .iter()
+        .map(|g| g.group_code.clone())
+        .collect();
+    let groups = results
+        .groups
+        .iter()
+        .filter(|g| {
+            q.group
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .is_none_or(|c| c == g.group_code)
+        })
+        .map(|g| group_view(lang, g, &q))
+        .collect();
+    let mut p = Page::for_user(&state, &user, "results.ranking_title");
+    p.title = format!("{} — {}", p.title, results.period.name);
+    super::render(&RankingPage {
+        p,
+        period_id: id,
+        period_name: results.period.name.clone(),
+        official: results.official(),
+        tie_rule: tie_rule(lang),
+        band_legend: band_legend(lang, &results),
+        last_year: results.last_year.as_ref().map(|(_, n)| n.clone()),
+        groups,
+        group_codes,
+        q: q.q.clone().unwrap_or_default(),
+        group: q.group.clone().unwrap_or_default(),
+        band: q.band.clone().unwrap_or_default(),
+        sort: q.sort.clone().unwrap_or_else(|| "rank".to_owned()),
+    })
+}
+
+/// One cell of the heat map.
+pub struct HeatCell {
+    pub percent: String,
+    /// 0–10: the tenth of 100 % the value falls in, for the colour; `na` without a value.
+    pub level: String,
+}
+
+pub struct HeatRow {
+    pub unit_code: String,
+    pub unit_name: String,
+    pub index: String,
+    pub cells: Vec<HeatCell>,
+}
+
+pub struct HeatGroup {
+    pub code: String,
+    pub domains: Vec<(String, String)>,
+    pub rows: Vec<HeatRow>,
+}
+
+fn heat_cell(percent: Option<Decimal>) -> HeatCell {
+    match percent {
+        None => HeatCell {
+            percent: "—".to_owned(),
+            level: "na".to_owned(),
+        },
+        Some(p) => {
+            let published = Points::new(p).published();
+            let level = (published / Decimal::TEN)
+                .floor()
+                .clamp(Decimal::ZERO, Decimal::TEN);
+            HeatCell {
+                percent: Points::new(p).display_vi(),
+                level: level.normalize().to_string(),
+            }
+        }
+    }
+}
+
+pub fn heat_groups(r: &PeriodResults) -> Vec<HeatGroup> {
+    r.groups
+        .iter()
+        .map(|g| HeatGroup {
+            code: g.group_code.clone(),
+            domains: g.domains.clone(),
+            rows: g
+                .units
+                .iter()
+                .map(|u| HeatRow {
+                    unit_code: u.unit_code.clone(),
+                    unit_name: u.unit_name.clone(),
+                    index: u.index_vi(),
+                    cells: g
+                        .domains
+                        .iter()
+                        .map(|(code, _)| heat_cell(u.domain_percent(code)))
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "results_matrix.html")]
+struct MatrixPage {
+    p: Page,
+    period_id: i64,
+    official: bool,
+    groups: Vec<HeatGroup>,
+}
+
+/// `GET /periods/{id}/matrix`: units × domains, % of the applicable maximum, as a heat map.
+pub async fn matrix(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let results = PeriodResults::load(&state, id, Audience::Internal).await?;
+    let mut p = Page::for_user(&state, &user, "results.matrix_title");
+    p.title = format!("{} — {}", p.title, results.period.name);
+    super::render(&MatrixPage {
+        p,
+        period_id: id,
+        official: results.official(),
+        groups: heat_groups(&results),
+    })
+}
+
+/// A published figure for machines: 2 decimals, decimal point ("95.00").
+fn published_text(value: Decimal) -> String {
+    format!("{:.2}", Points::new(value).published())
+}
+
+/// The open-data table: one line per unit, figures as exact decimals with a decimal point
+/// (machine-readable), names with their diacritics.
+pub fn open_data_csv(r: &PeriodResults) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str("nam,ky_danh_gia,nhom,ma_don_vi,ten_don_vi,diem_tham_dinh,diem_dieu_tra,diem_thuong,diem_tru,tong_diem,diem_toi_da_ap_dung,chi_so,xep_hang,xep_loai,chinh_thuc\r\n");
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let exact = |m: i64| Points::from_millipoints(m).value().normalize().to_string();
+    for g in &r.groups {
+        for u in &g.units {
+            let line = [
+                r.period.year.to_string(),
+                field(&r.period.name),
+                field(&g.group_code),
+                field(&u.unit_code),
+                field(&u.unit_name),
+                exact(u.snap.appraised_milli),
+                exact(u.snap.survey_milli),
+                exact(u.snap.bonus_milli),
+                exact(u.snap.penalty_milli),
+                exact(u.snap.total_milli),
+                exact(u.snap.applicable_max_milli),
+                u.index.map(published_text).unwrap_or_default(),
+                u.rank.map(|x| x.to_string()).unwrap_or_default(),
+                u.band.map(|b| b.label_vi()).unwrap_or_default().to_owned(),
+                if u.official { "1" } else { "0" }.to_owned(),
+            ];
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+/// The open-data document (also the API's results body).
+pub fn open_data_json(r: &PeriodResults) -> serde_json::Value {
+    let exact = |m: i64| Points::from_millipoints(m).value().normalize().to_string();
+    serde_json::json!({
+        "period": {
+            "id": r.period.id,
+            "year": r.period.year,
+            "name": r.period.name,
+            "official": r.official(),
+            "decision_number": r.period.decision_number,
+            "decision_date": r.period.decision_date,
+        },
+        "tie_rule": TIE_RULE_VI,
+        "bands": {
+            "good_from": r.thresholds.good.normalize().to_string(),
+            "fair_from": r.thresholds.fair.normalize().to_string(),
+            "average_from": r.thresholds.average.normalize().to_string(),
+        },
+        "groups": r.groups.iter().map(|g| serde_json::json!({
+            "group": g.group_code,
+            "index_set": g.set_title,
+            "illustrative_index_set": g.set_illustrative,
+            "units": g.units.iter().map(|u| serde_json::json!({
+                "code": u.unit_code,
+                "name": u.unit_name,
+                "appraised": exact(u.snap.appraised_milli),
+                "survey": exact(u.snap.survey_milli),
+                "bonus": exact(u.snap.bonus_milli),
+                "penalty": exact(u.snap.penalty_milli),
+                "total": exact(u.snap.total_milli),
+                "applicable_max": exact(u.snap.applicable_max_milli),
+                "index": u.index.map(published_text),
+                "rank": u.rank,
+                "tied": u.tied,
+                "band": u.band.map(Band::code),
+                "rank_change": u.change.rank,
+                "domains": u.snap.domains.iter().map(|(code, a, m)| serde_json::json!({
+                    "code": code,
+                    "achieved": exact(*a),
+                    "applicable_max": exact(*m),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A download with safe headers.
+pub fn download(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// `GET /periods/{id}/results.csv`
+pub async fn results_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let r = PeriodResults::load(&state, id, Audience::Internal).await?;
+    Ok(download(
+        "text/csv; charset=utf-8",
+        &format!("ket-qua-cchc-{}.csv", r.period.year),
+        open_data_csv(&r).into_bytes(),
+    ))
+}
+
+/// `GET /periods/{id}/results.json`
+pub async fn results_json(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let r = PeriodResults::load(&state, id, Audience::Internal).await?;
+    Ok(download(
+        "application/json",
+        &format!("ket-qua-cchc-{}.json", r.period.year),
+        serde_json::to_vec_pretty(&open_data_json(&r))
+            .map_err(|e| WebError::Internal(e.to_string()))?,
+    ))
+}
+
+/// The results as the export files take them.
+pub fn results_report(state: &AppState, r: &PeriodResults) -> ResultsReport {
+    let pts = |m: i64| Points::from_millipoints(m).value();
+    let status_line = match (&r.period.decision_number, &r.period.decision_date) {
+        (Some(n), Some(d)) if r.official() => {
+            format!("Kèm theo Quyết định số {n} ngày {d}")
+        }
+        (Some(n), None) if r.official() => format!("Kèm theo Quyết định số {n}"),
+        _ if r.official() => "Kết quả chính thức".to_owned(),
+        _ => "KẾT QUẢ TẠM TÍNH — chưa được phê duyệt, công bố".to_owned(),
+    };
+    ResultsReport {
+        province: if state.config.province_name.is_empty() {
+            "Ủy ban nhân dân tỉnh".to_owned()
+        } else {
+            state.config.province_name.clone()
+        },
+        period_name: r.period.name.clone(),
+        status_line,
+        official: r.official(),
+        generated_at: crate::page::datetime_vi(parindex_store::now_ms()),
+        tie_rule: TIE_RULE_VI.to_owned(),
+        band_legend: band_legend(Lang::Vi, r),
+        groups: r
+            .groups
+            .iter()
+            .map(|g| ResultsGroup {
+                code: g.group_code.clone(),
+                set_title: g.set_title.clone(),
+                illustrative: g.set_illustrative,
+                domains: g.domains.clone(),
+                rows: g
+                    .units
+                    .iter()
+                    .map(|u| ResultsRow {
+                        rank: u.rank.map_or_else(|| "—".to_owned(), |x| x.to_string()),
+                        tied: u.tied,
+                        unit_code: u.unit_code.clone(),
+                        unit_name: u.unit_name.clone(),
+                        appraised: pts(u.snap.appraised_milli),
+                        survey: pts(u.snap.survey_milli),
+                        bonus: pts(u.snap.bonus_milli),
+                        penalty: pts(u.snap.penalty_milli),
+                        total: pts(u.snap.total_milli),
+                        applicable_max: pts(u.snap.applicable_max_milli),
+                        index: u.index.map(|i| Points::new(i).published()),
+                        band: u.band.map(Band::label_vi).unwrap_or("—").to_owned(),
+                        domain_percents: g
+                            .domains
+                            .iter()
+                            .map(|(c, _)| u.domain_percent(c).map(|p| Points::new(p).published()))
+                            .collect(),
+                        domain_points: g
+                            .domains
+                            .iter()
+                            .map(|(c, _)| {
+                                u.snap
+                                    .domains
+                                    .iter()
+                                    .find(|(code, _, _)| code == c)
+                                    .map_or((Decimal::ZERO, Decimal::ZERO), |(_, a, m)| {
+                                        (pts(*a), pts(*m))
+                                    })
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Builds an export off the async threads (typst and the workbook writer are CPU work).
+pub async fn export(
+    report: ResultsReport,
+    write: fn(&ResultsReport) -> Result<Vec<u8>, parindex_formats::FormatError>,
+) -> Result<Vec<u8>, WebError> {
+    tokio::task::spawn_blocking(move || write(&report))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+/// `GET /periods/{id}/ranking.xlsx`
+pub async fn ranking_xlsx(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let r = PeriodResults::load(&state, id, Audience::Internal).await?;
+    let bytes = export(results_report(&state, &r), write_results_xlsx).await?;
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("xep-hang-cchc-{}.xlsx", r.period.year),
+        bytes,
+    ))
+}
+
+/// `GET /periods/{id}/ranking.pdf`: the results annex.
+pub async fn ranking_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let r = PeriodResults::load(&state, id, Audience::Internal).await?;
+    let bytes = export(results_report(&state, &r), write_results_pdf).await?;
+    Ok(download(
+        "application/pdf",
+        &format!("phu-luc-ket-qua-cchc-{}.pdf", r.period.year),
+        bytes,
+    ))
+}
