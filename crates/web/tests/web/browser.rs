@@ -795,3 +795,88 @@ async fn respondent_answers_a_survey_link_on_a_phone() {
     b.screenshot("survey-scores-after-link").await;
     b.close().await;
 }
+
+/// Fetches `href` with the browser's own session and returns (status, content type, the
+/// first four bytes): what a click on a download link would save.
+async fn fetch_in_browser(b: &BrowserApp, href: &str) -> (u64, String, String) {
+    let value = b
+        .client
+        .execute_async(
+            "const [url, done] = arguments;
+             fetch(url).then(r => r.arrayBuffer().then(buf => done([
+               r.status, r.headers.get('content-type') || '',
+               Array.from(new Uint8Array(buf.slice(0, 4))).join(',')
+             ]))).catch(e => done([0, String(e), '']));",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .expect("fetch in the page");
+    (
+        value[0].as_u64().unwrap_or(0),
+        value[1].as_str().unwrap_or("").to_owned(),
+        value[2].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// The secretariat opens the ranking from the period page, sees ranks, ties and bands, opens
+/// the heat map, downloads the Excel workbook and the PDF annex; once published, anyone sees
+/// the ranking on the public page without logging in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secretariat_ranks_exports_and_the_public_sees_the_published_ranking() {
+    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (period, units) = crate::http_results::province(&b.app).await;
+    b.login_as("thuky").await;
+    b.goto(&format!("/periods/{period}")).await;
+    b.click("[data-testid=ranking-link]").await;
+    b.wait_for_text("h1", "Xếp hạng Chỉ số CCHC").await;
+    assert_eq!(b.text("[data-testid=index-STP]").await, "95,00");
+    assert_eq!(b.text("[data-testid=rank-SNV]").await, "1*");
+    assert_eq!(b.text("[data-testid=rank-STC]").await, "3");
+    assert_eq!(b.text("[data-testid=band-H-KRONGPAC]").await, "Trung bình");
+    assert!(
+        b.text("[data-testid=tie-rule]")
+            .await
+            .contains("1, 2, 2, 4")
+    );
+    b.screenshot("results-ranking").await;
+
+    for (link, signature, kind) in [
+        ("[data-testid=xlsx-link]", "80,75,3,4", "spreadsheetml"),
+        ("[data-testid=pdf-link]", "37,80,68,70", "application/pdf"),
+    ] {
+        let href = b
+            .find(link)
+            .await
+            .attr("href")
+            .await
+            .expect("href")
+            .expect("a link");
+        let (status, content_type, head) = fetch_in_browser(&b, &href).await;
+        assert_eq!(status, 200, "{href}");
+        assert!(content_type.contains(kind), "{href}: {content_type}");
+        assert_eq!(head, signature, "{href}");
+    }
+
+    b.click("[data-testid=matrix-link]").await;
+    b.wait_for_text("h1", "Bản đồ nhiệt").await;
+    assert!(
+        b.exists("table.heatmap td.heat-10").await,
+        "SNV's domain 1 is 100 %"
+    );
+    b.screenshot("results-heatmap").await;
+    b.logout().await;
+
+    crate::http_results::publish(&b.app, period, &units).await;
+    b.goto("/login").await;
+    b.click("[data-testid=public-link]").await;
+    b.click(&format!("[data-testid=public-period-{period}]"))
+        .await;
+    b.wait_for_text("h1", "Kết quả Chỉ số CCHC đã công bố")
+        .await;
+    assert_eq!(b.text("[data-testid=index-H-KRONGPAC]").await, "53,13");
+    assert_eq!(b.text("[data-testid=rank-H-EAKAR]").await, "1");
+    b.screenshot("results-public").await;
+    b.close().await;
+}

@@ -97,7 +97,7 @@ const EXPECTED: [(&str, &str, &str, &str); 5] = [
 ];
 
 /// Builds the province and opens its period; returns (period id, unit id per code).
-async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
+pub async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
     let mut tx = app
         .store()
         .begin_write(AuditActor::system("test"))
@@ -217,7 +217,7 @@ async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
 
 /// Publishes the current results as the workflow would: stage `published`, one snapshot
 /// per unit.
-async fn publish(app: &TestApp, period: i64, units: &[(&str, i64)]) {
+pub async fn publish(app: &TestApp, period: i64, units: &[(&str, i64)]) {
     let mut results = Vec::new();
     for (_, unit_id) in units {
         let ev = parindex_web::evaluation::UnitEvaluation::load(&app.state, period, *unit_id)
