@@ -87,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/periods/{id}/ranking.xlsx", get(results::ranking_xlsx))
         .route("/periods/{id}/ranking.pdf", get(results::ranking_pdf))
         .route("/periods/{id}/matrix", get(results::matrix))
+        .route(
+            "/periods/{id}/units/{unit_id}/scorecard",
+            get(results::unit_scorecard),
+        )
         .route("/periods/{id}/results.csv", get(results::results_csv))
         .route("/periods/{id}/results.json", get(results::results_json))
         .route("/public", get(public::index))

@@ -604,3 +604,149 @@ pub async fn ranking_pdf(
         bytes,
     ))
 }
+
+/// One leaf on a unit's result scorecard: self score against each round and the final value.
+pub struct LeafLine {
+    pub code: String,
+    pub title: String,
+    pub level: usize,
+    pub is_leaf: bool,
+    pub max: String,
+    pub self_score: String,
+    pub rounds: Vec<String>,
+    pub final_score: String,
+    pub lost: String,
+    /// Scored below its maximum.
+    pub not_met: bool,
+}
+
+/// One earlier period of the unit, for the year-over-year table.
+pub struct YearLine {
+    pub period_id: i64,
+    pub name: String,
+    pub year: i64,
+    pub index: String,
+    pub rank: String,
+    pub band: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "results_unit.html")]
+struct UnitScorecardPage {
+    p: Page,
+    period_id: i64,
+    period_name: String,
+    official: bool,
+    row: RowView,
+    group: String,
+    round_numbers: Vec<u8>,
+    lines: Vec<LeafLine>,
+    domains: Vec<super::public::DomainLine>,
+    not_met: usize,
+    radar_svg: String,
+    years: Vec<YearLine>,
+}
+
+fn score_text(s: Option<&parindex_domain::rules::LeafScore>) -> String {
+    match s {
+        None => String::new(),
+        Some(s) => s
+            .points
+            .map_or_else(|| "KAD".to_owned(), Points::display_vi),
+    }
+}
+
+/// `GET /periods/{id}/units/{unit_id}/scorecard`: a unit's result: its parts, rank and band;
+/// every node with self score against every appraisal round and the final value; the points
+/// lost per domain and criterion; the criteria not met; its domains against its group's
+/// median; and its earlier published years.
+pub async fn unit_scorecard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, unit_id)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let lang = user.ctx.lang;
+    let results = PeriodResults::load(&state, id, Audience::Internal).await?;
+    let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
+    let ev = crate::evaluation::UnitEvaluation::load(&state, id, unit_id).await?;
+    let card = ev.scorecard()?;
+    let round_numbers: Vec<u8> = (1..=ev.rounds.get()).collect();
+    let applicable: std::collections::BTreeSet<String> =
+        ev.applicable_leaves().map(|l| l.code.clone()).collect();
+    let set = &ev.set.set;
+    let mut lines = Vec::new();
+    for (i, node) in set.nodes().iter().enumerate() {
+        let tally = card.nodes.get(i).copied().unwrap_or_default();
+        if tally.applicable_max.is_zero() && !applicable.contains(&node.code) {
+            continue;
+        }
+        let values = ev.values.get(&node.code);
+        let lost = tally.applicable_max - tally.achieved;
+        lines.push(LeafLine {
+            code: node.code.clone(),
+            title: node.title.clone(),
+            level: node.level,
+            is_leaf: node.is_leaf(),
+            max: tally.applicable_max.display_vi(),
+            self_score: values
+                .map(|v| score_text(v.self_score.as_ref()))
+                .unwrap_or_default(),
+            rounds: round_numbers
+                .iter()
+                .map(|r| {
+                    values
+                        .map(|v| score_text(v.rounds.get(r)))
+                        .unwrap_or_default()
+                })
+                .collect(),
+            final_score: tally.achieved.display_vi(),
+            lost: lost.display_vi(),
+            not_met: node.is_leaf() && lost > Points::ZERO,
+        });
+    }
+    let years = year_over_year(&state, &results, unit_id).await?;
+    let mut p = Page::for_user(&state, &user, "results.unit_title");
+    p.title = format!("{} — {}", unit.unit_name, results.period.name);
+    super::render(&UnitScorecardPage {
+        p,
+        period_id: id,
+        period_name: results.period.name.clone(),
+        official: results.official(),
+        row: row_view(lang, unit),
+        group: unit.group_code.clone(),
+        not_met: lines.iter().filter(|l| l.not_met).count(),
+        round_numbers,
+        lines,
+        domains: super::public::domain_lines(&results, unit_id).unwrap_or_default(),
+        radar_svg: super::public::unit_radar(&results, unit_id),
+        years,
+    })
+}
+
+/// The unit's published results in other periods, newest first.
+async fn year_over_year(
+    state: &AppState,
+    current: &PeriodResults,
+    unit_id: i64,
+) -> Result<Vec<YearLine>, WebError> {
+    let mut years = Vec::new();
+    for period in state.store.periods_of_unit(unit_id).await? {
+        if period.id == current.period.id || period.stage != "published" {
+            continue;
+        }
+        let r = PeriodResults::load(state, period.id, Audience::Public).await?;
+        if let Some(u) = r.unit(unit_id) {
+            years.push(YearLine {
+                period_id: period.id,
+                name: period.name.clone(),
+                year: period.year,
+                index: u.index_vi(),
+                rank: u.rank.map_or_else(|| "—".to_owned(), |x| x.to_string()),
+                band: band_label(Lang::Vi, u.band),
+            });
+        }
+    }
+    years.sort_by(|a, b| b.year.cmp(&a.year));
+    Ok(years)
+}

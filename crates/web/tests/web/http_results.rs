@@ -291,7 +291,7 @@ fn pdf_text(pdf: &[u8]) -> Option<String> {
 web_test!(
     a_hand_computed_province_ranks_exactly,
     |app: TestApp| async move {
-        let (period, _) = province(&app).await;
+        let (period, units) = province(&app).await;
         let mut secretariat = app.login_as("thuky").await;
         let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -364,6 +364,29 @@ web_test!(
             "{}",
             r.body
         );
+
+        // STC's scorecard: 1.2 (0 of 2) and 2.1 (3 of 4) are below their maximum.
+        let stc = units.iter().find(|(c, _)| *c == "STC").unwrap().1;
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stc}/scorecard"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(cell(&r.body, "unit-index"), "65,00");
+        assert_eq!(cell(&r.body, "not-met-count"), "2");
+        assert!(
+            r.body
+                .contains("class=\"level-2 not-met\" data-testid=\"leaf-1.2\""),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("<svg"),
+            "the radar against the group median"
+        );
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/999999/scorecard"))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
 
         // Roles: a unit officer and an appraiser cannot see the provisional ranking.
         for who in ["canbo.stp", "thamdinh"] {
