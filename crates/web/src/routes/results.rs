@@ -747,6 +747,6 @@ async fn year_over_year(
             });
         }
     }
-    years.sort_by(|a, b| b.year.cmp(&a.year));
+    years.sort_by_key(|y| std::cmp::Reverse(y.year));
     Ok(years)
 }
