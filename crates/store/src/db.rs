@@ -215,6 +215,7 @@ impl Store {
         };
         Ok(WriteTx {
             tx,
+            backend: self.backend,
             actor,
             audited: 0,
             _writer: guard,
@@ -226,6 +227,7 @@ impl Store {
 /// [`WriteTx::audit`]; [`WriteTx::commit`] refuses to commit a transaction that recorded none.
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, sqlx::Any>,
+    backend: Backend,
     actor: AuditActor,
     audited: usize,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -239,6 +241,12 @@ impl WriteTx {
 
     pub fn actor(&self) -> &AuditActor {
         &self.actor
+    }
+
+    /// The backend this transaction runs on, for the few statements whose best shape differs
+    /// (bulk inserts).
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Appends an audit record for a change made in this transaction.
