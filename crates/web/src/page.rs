@@ -91,7 +91,7 @@ impl Page {
             .active
             .as_ref()
             .is_some_and(|g| g.role == parindex_domain::Role::Appraiser);
-        let candidates: [(&'static str, &'static str, bool); 12] = [
+        let candidates: [(&'static str, &'static str, bool); 13] = [
             ("/", "nav.home", true),
             ("/self-assessment", "nav.self_assessment", unit_bound),
             ("/appraisal", "nav.appraisal", is_appraiser),
@@ -105,6 +105,11 @@ impl Page {
                 "/survey",
                 "nav.survey",
                 user.can(Action::ManageSurvey) || user.can(Action::ReviewSurvey),
+            ),
+            (
+                "/results",
+                "nav.results",
+                user.can(Action::ViewProvisionalResults),
             ),
             ("/notifications", "nav.notifications", true),
             ("/units", "nav.units", user.can(Action::ListUnits)),

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/periods", get(periods::list).post(periods::create))
         .route("/periods/{id}", get(periods::show))
         .route("/periods/{id}/board.xlsx", get(periods::board_xlsx))
+        .route("/results", get(results::periods))
         .route("/periods/{id}/ranking", get(results::ranking))
         .route("/periods/{id}/ranking.xlsx", get(results::ranking_xlsx))
         .route("/periods/{id}/ranking.pdf", get(results::ranking_pdf))

@@ -750,3 +750,43 @@ async fn year_over_year(
     years.sort_by_key(|y| std::cmp::Reverse(y.year));
     Ok(years)
 }
+
+pub struct PeriodLink {
+    pub id: i64,
+    pub name: String,
+    pub year: i64,
+    pub official: bool,
+}
+
+#[derive(Template)]
+#[template(path = "results_periods.html")]
+struct PeriodsPage {
+    p: Page,
+    periods: Vec<PeriodLink>,
+}
+
+/// `GET /results`: every period, newest first, with its results' pages (for the council,
+/// leadership and the secretariat).
+pub async fn periods(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let mut periods: Vec<PeriodLink> = state
+        .store
+        .list_periods()
+        .await?
+        .into_iter()
+        .map(|p| PeriodLink {
+            official: p.stage == "published",
+            id: p.id,
+            name: p.name,
+            year: p.year,
+        })
+        .collect();
+    periods.sort_by(|a, b| b.year.cmp(&a.year).then(b.id.cmp(&a.id)));
+    super::render(&PeriodsPage {
+        p: Page::for_user(&state, &user, "nav.results"),
+        periods,
+    })
+}

@@ -50,6 +50,20 @@ fn matrix(app: &TestApp) -> Vec<(String, [StatusCode; 9])> {
         ("/appraisal".into(), [NO, NO, NO, NO, OK, NO, NO, NO, NO]),
         ("/notifications".into(), [OK; 9]),
         ("/external".into(), [OK, OK, NO, NO, NO, NO, OK, NO, NO]),
+        // Results: the secretariat, the council and leadership (and the administrator).
+        ("/results".into(), [OK, OK, NO, NO, NO, OK, NO, NO, OK]),
+        (
+            "/periods/999999/ranking".into(),
+            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
+        ),
+        (
+            "/periods/999999/matrix".into(),
+            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
+        ),
+        (
+            "/periods/999999/ranking.xlsx".into(),
+            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
+        ),
     ]
 }
 
