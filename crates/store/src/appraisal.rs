@@ -559,27 +559,68 @@ impl Store {
         period_id: i64,
         unit_id: i64,
     ) -> Result<Vec<Correction>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT leaf_code, score_milli, not_applicable, reason, updated_by, updated_at FROM leaf_corrections \
-             WHERE period_id = $1 AND unit_id = $2 ORDER BY leaf_code",
-        )
-        .bind(period_id)
-        .bind(unit_id)
-        .fetch_all(self.pool())
-        .await?;
+        Ok(self
+            .corrections_where(period_id, Some(unit_id))
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// Every correction of a period, as (unit id, correction).
+    pub async fn period_corrections(
+        &self,
+        period_id: i64,
+    ) -> Result<Vec<(i64, Correction)>, StoreError> {
+        self.corrections_where(period_id, None).await
+    }
+
+    async fn corrections_where(
+        &self,
+        period_id: i64,
+        unit_id: Option<i64>,
+    ) -> Result<Vec<(i64, Correction)>, StoreError> {
+        let unit_filter = if unit_id.is_some() {
+            " AND unit_id = $2"
+        } else {
+            ""
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT leaf_code, score_milli, not_applicable, reason, updated_by, updated_at, unit_id FROM leaf_corrections \
+             WHERE period_id = $1{unit_filter} ORDER BY unit_id, leaf_code"
+        )))
+        .bind(period_id);
+        if let Some(unit_id) = unit_id {
+            query = query.bind(unit_id);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
-                Ok(Correction {
-                    leaf_code: r.try_get(0)?,
-                    score_milli: r.try_get(1)?,
-                    not_applicable: r.try_get::<i64, _>(2)? != 0,
-                    reason: r.try_get(3)?,
-                    updated_by: r.try_get(4)?,
-                    updated_at: r.try_get(5)?,
-                })
+                Ok((
+                    r.try_get::<i64, _>(6)?,
+                    Correction {
+                        leaf_code: r.try_get(0)?,
+                        score_milli: r.try_get(1)?,
+                        not_applicable: r.try_get::<i64, _>(2)? != 0,
+                        reason: r.try_get(3)?,
+                        updated_by: r.try_get(4)?,
+                        updated_at: r.try_get(5)?,
+                    },
+                ))
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// Every bonus and penalty item of a period, removed ones included.
+    pub async fn period_adjustments(&self, period_id: i64) -> Result<Vec<Adjustment>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ADJUSTMENT_SELECT} WHERE period_id = $1 ORDER BY unit_id, id"
+        )))
+        .bind(period_id)
+        .fetch_all(self.pool())
+        .await?;
+        collect(&rows, adjustment_from_row)
     }
 
     /// A unit's bonus and penalty items, removed ones included (they stay on record).

@@ -273,6 +273,24 @@ impl Store {
         Ok(rows.iter().map(entry_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// Every leaf entry of a period, as (unit id, entry), for computing all results at once.
+    pub async fn period_leaf_entries(
+        &self,
+        period_id: i64,
+    ) -> Result<Vec<(i64, LeafEntry)>, StoreError> {
+        let select = ENTRY_SELECT.replace(" FROM leaf_entries", ", unit_id FROM leaf_entries");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{select} WHERE period_id = $1 ORDER BY unit_id, leaf_code"
+        )))
+        .bind(period_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>(9)?, entry_from_row(r)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     pub async fn leaf_entry(
         &self,
         period_id: i64,

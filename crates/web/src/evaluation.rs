@@ -160,6 +160,15 @@ pub struct UnitEvaluation {
     pub values: BTreeMap<String, LeafValues>,
 }
 
+/// Everything a unit's evaluation is built from, as read from the store.
+struct UnitParts {
+    entries: Vec<LeafEntry>,
+    appraisals: Vec<Appraisal>,
+    external: Vec<ExternalValue>,
+    corrections: Vec<Correction>,
+    adjustments: Vec<Adjustment>,
+}
+
 impl UnitEvaluation {
     pub async fn load(
         state: &AppState,
@@ -170,29 +179,123 @@ impl UnitEvaluation {
         let (stage, rounds) = stage_of(&period)?;
         let unit = state.store.period_unit(period_id, unit_id).await?;
         let set = state.set_for_group(period_id, &unit.group_code).await?;
-        let entries: HashMap<String, LeafEntry> = state
-            .store
-            .leaf_entries(period_id, unit_id)
-            .await?
+        let parts = UnitParts {
+            entries: state.store.leaf_entries(period_id, unit_id).await?,
+            appraisals: state.store.appraisals(period_id, unit_id).await?,
+            external: state
+                .store
+                .external_values(period_id, Some(unit_id))
+                .await?,
+            corrections: state.store.corrections(period_id, unit_id).await?,
+            adjustments: state.store.adjustments(period_id, unit_id).await?,
+        };
+        let survey = state.period_survey(period_id).await?;
+        Ok(Self::build(
+            period, stage, rounds, unit, set, parts, &survey,
+        ))
+    }
+
+    /// Every participating unit's evaluation in one period, read with one query per kind of
+    /// value for the whole period (not per unit), for computing all results at once.
+    pub async fn load_period(
+        state: &AppState,
+        period_id: i64,
+    ) -> Result<Vec<UnitEvaluation>, WebError> {
+        let period = state.store.get_period(period_id).await?;
+        let (stage, rounds) = stage_of(&period)?;
+        let units = state.store.period_units(period_id).await?;
+        let mut sets: HashMap<String, Arc<LoadedSet>> = HashMap::new();
+        for (group, set_id) in state.store.period_sets(period_id).await? {
+            sets.insert(group, state.published_set(set_id).await?);
+        }
+        let mut parts: HashMap<i64, UnitParts> = units
+            .iter()
+            .map(|u| {
+                (
+                    u.unit_id,
+                    UnitParts {
+                        entries: Vec::new(),
+                        appraisals: Vec::new(),
+                        external: Vec::new(),
+                        corrections: Vec::new(),
+                        adjustments: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        for (unit_id, e) in state.store.period_leaf_entries(period_id).await? {
+            if let Some(p) = parts.get_mut(&unit_id) {
+                p.entries.push(e);
+            }
+        }
+        for a in state.store.period_appraisals(period_id).await? {
+            if let Some(p) = parts.get_mut(&a.unit_id) {
+                p.appraisals.push(a);
+            }
+        }
+        for e in state.store.external_values(period_id, None).await? {
+            if let Some(p) = parts.get_mut(&e.unit_id) {
+                p.external.push(e);
+            }
+        }
+        for (unit_id, c) in state.store.period_corrections(period_id).await? {
+            if let Some(p) = parts.get_mut(&unit_id) {
+                p.corrections.push(c);
+            }
+        }
+        for a in state.store.period_adjustments(period_id).await? {
+            if let Some(p) = parts.get_mut(&a.unit_id) {
+                p.adjustments.push(a);
+            }
+        }
+        let survey = state.period_survey(period_id).await?;
+        let mut out = Vec::with_capacity(units.len());
+        for unit in units {
+            let set = sets
+                .get(&unit.group_code)
+                .cloned()
+                .ok_or(WebError::NotFound)?;
+            let unit_parts = parts.remove(&unit.unit_id).ok_or(WebError::NotFound)?;
+            out.push(Self::build(
+                period.clone(),
+                stage,
+                rounds,
+                unit,
+                set,
+                unit_parts,
+                &survey,
+            ));
+        }
+        Ok(out)
+    }
+
+    fn build(
+        period: Period,
+        stage: Stage,
+        rounds: Rounds,
+        unit: PeriodUnit,
+        set: Arc<LoadedSet>,
+        parts: UnitParts,
+        survey: &crate::survey_scoring::PeriodSurvey,
+    ) -> UnitEvaluation {
+        let unit_id = unit.unit_id;
+        let entries: HashMap<String, LeafEntry> = parts
+            .entries
             .into_iter()
             .map(|e| (e.leaf_code.clone(), e))
             .collect();
-        let appraisals = state.store.appraisals(period_id, unit_id).await?;
-        let external: HashMap<String, ExternalValue> = state
-            .store
-            .external_values(period_id, Some(unit_id))
-            .await?
+        let appraisals = parts.appraisals;
+        let external: HashMap<String, ExternalValue> = parts
+            .external
             .into_iter()
             .map(|e| (e.leaf_code.clone(), e))
             .collect();
-        let corrections: HashMap<String, Correction> = state
-            .store
-            .corrections(period_id, unit_id)
-            .await?
+        let corrections: HashMap<String, Correction> = parts
+            .corrections
             .into_iter()
             .map(|c| (c.leaf_code.clone(), c))
             .collect();
-        let adjustments = state.store.adjustments(period_id, unit_id).await?;
+        let adjustments = parts.adjustments;
         let mut values: BTreeMap<String, LeafValues> = BTreeMap::new();
         for (code, e) in &entries {
             values.entry(code.clone()).or_default().self_score =
@@ -217,7 +320,6 @@ impl UnitEvaluation {
                 &format!("{} ({})", e.provider, e.source),
             ));
         }
-        let survey = state.period_survey(period_id).await?;
         for (code, score) in survey.of_unit(unit_id) {
             if let Some(points) = score.points {
                 values.entry(code).or_default().survey = Some(LeafScore {
@@ -239,7 +341,7 @@ impl UnitEvaluation {
             values.entry(code.clone()).or_default().correction =
                 Some(score_of(c.score_milli, c.not_applicable, &c.reason));
         }
-        Ok(UnitEvaluation {
+        UnitEvaluation {
             period,
             stage,
             rounds,
@@ -251,7 +353,7 @@ impl UnitEvaluation {
             corrections,
             adjustments,
             values,
-        })
+        }
     }
 
     /// The leaves of the set that apply to the unit's group, in tree order.

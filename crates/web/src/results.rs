@@ -238,23 +238,26 @@ impl PeriodResults {
             } else {
                 BTreeMap::new()
             };
+        // Published: the snapshots. Provisional: every unit's evaluation, read for the whole
+        // period at once and scored now.
+        let mut computed: BTreeMap<i64, ResultSnapshot> = BTreeMap::new();
+        if !published {
+            for ev in UnitEvaluation::load_period(state, period.id).await? {
+                let card = ev.scorecard()?;
+                computed.insert(ev.unit.unit_id, snapshot(&ev, &card)?);
+            }
+        }
         let mut units = state.store.period_units(period.id).await?;
         // Name order within equal ranks, so a table reads naturally.
-        units.sort_by(|a, b| {
-            parindex_domain::text::fold_for_search(&a.unit_name)
-                .cmp(&parindex_domain::text::fold_for_search(&b.unit_name))
-        });
+        units.sort_by_cached_key(|u| parindex_domain::text::fold_for_search(&u.unit_name));
         let mut lines = Vec::with_capacity(units.len());
         for unit in units {
-            let (official, snap) = match latest.get(&unit.unit_id) {
-                Some(s) => (true, s.clone()),
+            let (official, snap) = match (latest.get(&unit.unit_id), computed.remove(&unit.unit_id))
+            {
+                (Some(s), _) => (true, s.clone()),
+                (None, Some(s)) if !published => (false, s),
                 // A published period lists only what was published.
-                None if published => continue,
-                None => {
-                    let ev = UnitEvaluation::load(state, period.id, unit.unit_id).await?;
-                    let card = ev.scorecard()?;
-                    (false, snapshot(&ev, &card)?)
-                }
+                _ => continue,
             };
             lines.push(UnitResult {
                 index: snap.exact_index(),
