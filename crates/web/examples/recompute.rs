@@ -7,7 +7,11 @@
 //! ```sh
 //! cargo run --release --locked -p parindex-web --features bench --example recompute -- \
 //!     [--database-url sqlite:///tmp/recompute.db?mode=rwc | postgres://…/db] [--units 10000] [--leaves 100] [--runs 3]
+//!     [--user-password PW]   # also creates the secretariat account `bench` with this password
+//!     [--publish]            # then publishes the results (stage `published`, one snapshot per unit)
 //! ```
+//!
+//! `bench/ranking.sh` uses the last two to serve the ranking page of 200 units.
 //!
 //! The data is synthetic and written with bulk statements (no audit records: it is a
 //! benchmark fixture, never a real period). The database must be empty or new.
@@ -198,6 +202,39 @@ async fn main() {
     )
     .expect("evidence");
     let state = AppState::new(store.clone(), WebConfig::default(), evidence);
+    if let Some(password) = args
+        .iter()
+        .position(|a| a == "--user-password")
+        .and_then(|i| args.get(i + 1))
+    {
+        let hash = parindex_web::password::hash(password.clone())
+            .await
+            .expect("hash");
+        let mut tx = store
+            .begin_write(AuditActor::system("bench"))
+            .await
+            .expect("tx");
+        let user = tx
+            .create_user(&parindex_store::users::NewUser {
+                username: parindex_domain::Username::parse("bench").unwrap(),
+                full_name: "Tài khoản đo hiệu năng".into(),
+                email: None,
+                password_hash: hash,
+                must_change_password: false,
+            })
+            .await
+            .expect("user");
+        tx.grant_role(
+            user.id,
+            &parindex_domain::RoleGrant {
+                role: parindex_domain::Role::Secretariat,
+                unit_id: None,
+            },
+        )
+        .await
+        .expect("grant");
+        tx.commit().await.expect("commit user");
+    }
     let rss_before = status_kb("VmRSS:");
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     println!(
@@ -216,6 +253,34 @@ async fn main() {
             .map(|g| g.units.iter().filter(|u| u.rank.is_some()).count())
             .sum();
         assert_eq!(ranked, units, "every unit ranked");
+        if run == runs && args.iter().any(|a| a == "--publish") {
+            let mut published = Vec::with_capacity(units);
+            for ev in parindex_web::evaluation::UnitEvaluation::load_period(&state, period.id)
+                .await
+                .expect("evaluations")
+            {
+                let snap = parindex_web::results::snapshot(&ev, &ev.scorecard().expect("card"))
+                    .expect("snapshot");
+                published.push(parindex_store::appraisal::ResultToPublish {
+                    unit_id: ev.unit.unit_id,
+                    total_milli: snap.total_milli,
+                    applicable_max_milli: snap.applicable_max_milli,
+                    result_json: serde_json::to_string(&snap).unwrap(),
+                });
+            }
+            let mut tx = store
+                .begin_write(AuditActor::system("bench"))
+                .await
+                .expect("tx");
+            tx.set_period_stage(period.id, ("self", 0), ("published", 0))
+                .await
+                .expect("stage");
+            tx.publish_results(period.id, &published, "")
+                .await
+                .expect("publish");
+            tx.commit().await.expect("commit publication");
+            eprintln!("published period {}", period.id);
+        }
         println!(
             "| {run} | {units} | {leaves} | {secs:.2} | {ranked} | {:.0} | {:.0} |",
             status_kb("VmHWM:") as f64 / 1024.0,
