@@ -196,12 +196,15 @@ async fn main() {
     );
 
     let evidence_dir = std::env::temp_dir().join("parindex-recompute-evidence");
-    let evidence = parindex_store::evidence::EvidenceStore::open(
-        evidence_dir.to_str().unwrap(),
-        &Default::default(),
-    )
-    .expect("evidence");
-    let state = AppState::new(store.clone(), WebConfig::default(), evidence);
+    // A fresh state (so an empty results cache) for every run: each run computes.
+    let fresh_state = || {
+        let evidence = parindex_store::evidence::EvidenceStore::open(
+            evidence_dir.to_str().unwrap(),
+            &Default::default(),
+        )
+        .expect("evidence");
+        AppState::new(store.clone(), WebConfig::default(), evidence)
+    };
     if let Some(password) = args
         .iter()
         .position(|a| a == "--user-password")
@@ -242,6 +245,7 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     for run in 1..=runs {
+        let state = fresh_state();
         let t = Instant::now();
         let results = PeriodResults::load(&state, period.id, Audience::Internal)
             .await

@@ -38,6 +38,8 @@ pub struct AppState {
     pub survey: Arc<survey_scoring::SurveyCache>,
     /// Progress of the survey import jobs running in this process.
     pub jobs: Arc<survey_jobs::JobProgress>,
+    /// Results per period, recomputed when the period's data changes.
+    pub results: Arc<results::ResultsCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -61,6 +63,7 @@ impl AppState {
             sets: Arc::default(),
             survey: Arc::default(),
             jobs: Arc::default(),
+            results: Arc::default(),
         }
     }
 }

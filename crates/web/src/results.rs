@@ -6,7 +6,8 @@
 //! ranked within their group on the published index, banded from the period's thresholds, and
 //! compared with the latest published period of the year before, where the unit took part.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use parindex_domain::Points;
 use parindex_domain::appraisal::Stage;
@@ -183,17 +184,34 @@ impl PeriodResults {
             .find(|g| g.units.iter().any(|u| u.unit_id == unit_id))
     }
 
-    /// Loads, ranks and compares. Deterministic: the same data gives the same results.
+    /// Loads, ranks and compares. Deterministic: the same data gives the same results, so
+    /// they are cached per period and computed again only when the period's data changed
+    /// (`results_fingerprint` and `survey_fingerprint`).
     pub async fn load(
         state: &AppState,
         period_id: i64,
         audience: Audience,
-    ) -> Result<PeriodResults, WebError> {
+    ) -> Result<Arc<PeriodResults>, WebError> {
         let period = state.store.get_period(period_id).await?;
         let (stage, _) = stage_of(&period)?;
         if audience == Audience::Public && stage != Stage::Published {
             return Err(WebError::NotFound);
         }
+        let mut print = state.store.results_fingerprint(period_id).await?;
+        print.extend(state.store.survey_fingerprint(period_id).await?);
+        if let Some(hit) = state.results.get(period_id, &print) {
+            return Ok(hit);
+        }
+        let results = Arc::new(Self::compute(state, period, stage).await?);
+        state.results.put(period_id, print, results.clone());
+        Ok(results)
+    }
+
+    async fn compute(
+        state: &AppState,
+        period: Period,
+        stage: Stage,
+    ) -> Result<PeriodResults, WebError> {
         let mut results = Self::rank(state, period, stage).await?;
         if let Some(last) = last_year_period(state, &results.period).await? {
             let previous = Self::rank(state, last.clone(), Stage::Published).await?;
@@ -321,6 +339,27 @@ impl PeriodResults {
             groups,
             last_year: None,
         })
+    }
+}
+
+/// A period's results and the fingerprint of the data they were computed from.
+type Fingerprinted = (Vec<i64>, Arc<PeriodResults>);
+
+/// Computed results per period.
+#[derive(Debug, Default)]
+pub struct ResultsCache(Mutex<HashMap<i64, Fingerprinted>>);
+
+impl ResultsCache {
+    fn get(&self, period_id: i64, print: &[i64]) -> Option<Arc<PeriodResults>> {
+        let cache = self.0.lock().ok()?;
+        let (seen, results) = cache.get(&period_id)?;
+        (seen.as_slice() == print).then(|| results.clone())
+    }
+
+    fn put(&self, period_id: i64, print: Vec<i64>, results: Arc<PeriodResults>) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.insert(period_id, (print, results));
+        }
     }
 }
 

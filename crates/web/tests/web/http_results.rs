@@ -388,6 +388,33 @@ web_test!(
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
 
+        // Results are cached per period, and any change to the period's data recomputes them:
+        // STC's 1.2 from 0 to 2 gives 4 + 2 + 3 − 0,5 = 8,5 / 10 = 85,00 % (Tốt).
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.save_leaf_entry(
+            period,
+            stc,
+            "1.2",
+            1,
+            &LeafEntryWrite {
+                input_json: "{}".into(),
+                score_milli: Some(2000),
+                not_applicable: false,
+                explanation: String::new(),
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert_eq!(cell(&r.body, "index-STC"), "85,00");
+        assert_eq!(cell(&r.body, "band-STC"), "Tốt");
+
         // Roles: a unit officer and an appraiser cannot see the provisional ranking.
         for who in ["canbo.stp", "thamdinh"] {
             let mut c = app.login_as(who).await;
