@@ -535,12 +535,16 @@ fn not_utf8_empty_and_too_large() {
 // Hostile YAML: refused within bounds, quickly, never a panic
 // -------------------------------------------------------------------------------------
 
-/// Runs `f` and checks that it finished within `limit` (generous for debug builds).
+/// Runs `f` and checks that it finished within ten times `limit`. This is a guard against
+/// runaway work (exponential parsing, a hang), not a performance target: speed is measured by
+/// benchmarks. `limit` is what a debug build needs on an idle machine; the factor of ten keeps
+/// a loaded 2-core CI machine, running every test binary's threads at once, from failing it.
 fn within<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
     let took = start.elapsed();
-    assert!(took < limit, "took {took:?}, more than {limit:?}");
+    let guard = limit * 10;
+    assert!(took < guard, "took {took:?}, more than {guard:?}");
     out
 }
 

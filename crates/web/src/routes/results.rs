@@ -13,7 +13,8 @@ use parindex_domain::ranking::{Band, TIE_RULE_EN, TIE_RULE_VI, distribution};
 use parindex_domain::text::fold_for_search;
 use parindex_formats::charts::{Bar, bar_chart, histogram};
 use parindex_formats::report::results::{
-    ResultsGroup, ResultsReport, ResultsRow, write_results_pdf, write_results_xlsx,
+    ResultsGroup, ResultsReport, ResultsRow, ScorecardLine, UnitScorecardReport, write_results_pdf,
+    write_results_xlsx, write_unit_scorecard_pdf,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -303,15 +304,20 @@ fn heat_cell(percent: Option<Decimal>) -> HeatCell {
     }
 }
 
-pub fn heat_groups(r: &PeriodResults) -> Vec<HeatGroup> {
+pub fn heat_groups(r: &PeriodResults, q: &TableQuery) -> Vec<HeatGroup> {
     r.groups
         .iter()
+        .filter(|g| {
+            q.group
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .is_none_or(|c| c == g.group_code)
+        })
         .map(|g| HeatGroup {
             code: g.group_code.clone(),
             domains: g.domains.clone(),
-            rows: g
-                .units
-                .iter()
+            rows: filter_and_sort(&g.units, q)
+                .into_iter()
                 .map(|u| HeatRow {
                     unit_code: u.unit_code.clone(),
                     unit_name: u.unit_name.clone(),
@@ -334,6 +340,10 @@ struct MatrixPage {
     period_id: i64,
     official: bool,
     groups: Vec<HeatGroup>,
+    group_codes: Vec<String>,
+    q: String,
+    group: String,
+    sort: String,
 }
 
 /// `GET /periods/{id}/matrix`: units × domains, % of the applicable maximum, as a heat map.
@@ -341,6 +351,7 @@ pub async fn matrix(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Query(q): Query<TableQuery>,
 ) -> Result<Response, WebError> {
     user.require(Action::ViewProvisionalResults)?;
     let results = PeriodResults::load(&state, id, Audience::Internal).await?;
@@ -350,7 +361,15 @@ pub async fn matrix(
         p,
         period_id: id,
         official: results.official(),
-        groups: heat_groups(&results),
+        groups: heat_groups(&results, &q),
+        group_codes: results
+            .groups
+            .iter()
+            .map(|g| g.group_code.clone())
+            .collect(),
+        q: q.q.clone().unwrap_or_default(),
+        group: q.group.clone().unwrap_or_default(),
+        sort: q.sort.clone().unwrap_or_else(|| "rank".to_owned()),
     })
 }
 
@@ -656,20 +675,24 @@ fn score_text(s: Option<&parindex_domain::rules::LeafScore>) -> String {
     }
 }
 
-/// `GET /periods/{id}/units/{unit_id}/scorecard`: a unit's result: its parts, rank and band;
-/// every node with self score against every appraisal round and the final value; the points
-/// lost per domain and criterion; the criteria not met; its domains against its group's
-/// median; and its earlier published years.
-pub async fn unit_scorecard(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((id, unit_id)): Path<(i64, i64)>,
-) -> Result<Response, WebError> {
-    user.require(Action::ViewProvisionalResults)?;
-    let lang = user.ctx.lang;
-    let results = PeriodResults::load(&state, id, Audience::Internal).await?;
-    let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
-    let ev = crate::evaluation::UnitEvaluation::load(&state, id, unit_id).await?;
+/// What a unit's scorecard shows, for the page and the PDF.
+struct ScorecardData {
+    results: std::sync::Arc<PeriodResults>,
+    round_numbers: Vec<u8>,
+    lines: Vec<LeafLine>,
+    illustrative: bool,
+}
+
+async fn load_scorecard(
+    state: &AppState,
+    id: i64,
+    unit_id: i64,
+) -> Result<ScorecardData, WebError> {
+    let results = PeriodResults::load(state, id, Audience::Internal).await?;
+    if results.unit(unit_id).is_none() {
+        return Err(WebError::NotFound);
+    }
+    let ev = crate::evaluation::UnitEvaluation::load(state, id, unit_id).await?;
     let card = ev.scorecard()?;
     let round_numbers: Vec<u8> = (1..=ev.rounds.get()).collect();
     let applicable: std::collections::BTreeSet<String> =
@@ -705,7 +728,29 @@ pub async fn unit_scorecard(
             not_met: node.is_leaf() && lost > Points::ZERO,
         });
     }
-    let years = year_over_year(&state, &results, unit_id).await?;
+    Ok(ScorecardData {
+        results,
+        round_numbers,
+        lines,
+        illustrative: ev.set.illustrative,
+    })
+}
+
+/// `GET /periods/{id}/units/{unit_id}/scorecard`: a unit's result: its parts, rank and band;
+/// every node with self score against every appraisal round and the final value; the points
+/// lost per domain and criterion; the criteria not met; its domains against its group's
+/// median; and its earlier published years.
+pub async fn unit_scorecard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, unit_id)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let lang = user.ctx.lang;
+    let data = load_scorecard(&state, id, unit_id).await?;
+    let results = &data.results;
+    let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
+    let years = year_over_year(&state, results, unit_id).await?;
     let mut p = Page::for_user(&state, &user, "results.unit_title");
     p.title = format!("{} — {}", unit.unit_name, results.period.name);
     super::render(&UnitScorecardPage {
@@ -715,13 +760,76 @@ pub async fn unit_scorecard(
         official: results.official(),
         row: row_view(lang, unit),
         group: unit.group_code.clone(),
-        not_met: lines.iter().filter(|l| l.not_met).count(),
-        round_numbers,
-        lines,
-        domains: super::public::domain_lines(&results, unit_id).unwrap_or_default(),
-        radar_svg: super::public::unit_radar(&results, unit_id),
+        not_met: data.lines.iter().filter(|l| l.not_met).count(),
+        round_numbers: data.round_numbers.clone(),
+        domains: super::public::domain_lines(results, unit_id).unwrap_or_default(),
+        radar_svg: super::public::unit_radar(results, unit_id),
+        lines: data.lines,
         years,
     })
+}
+
+/// `GET /periods/{id}/units/{unit_id}/scorecard.pdf`: the same scorecard, for print.
+pub async fn unit_scorecard_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, unit_id)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    user.require(Action::ViewProvisionalResults)?;
+    let data = load_scorecard(&state, id, unit_id).await?;
+    let results = &data.results;
+    let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
+    let header = results_report(&state, results);
+    let row = row_view(Lang::Vi, unit);
+    let report = UnitScorecardReport {
+        province: header.province,
+        period_name: results.period.name.clone(),
+        status_line: header.status_line,
+        generated_at: header.generated_at,
+        unit_name: unit.unit_name.clone(),
+        group: unit.group_code.clone(),
+        illustrative: data.illustrative,
+        summary: vec![
+            (
+                format!("Hạng trong nhóm {}", unit.group_code),
+                row.rank.clone(),
+            ),
+            ("Điểm tự chấm".into(), row.self_total.clone()),
+            ("Điểm thẩm định".into(), row.appraised.clone()),
+            ("Điểm điều tra XHH".into(), row.survey.clone()),
+            (
+                "Điểm thưởng / điểm trừ".into(),
+                format!("{} / {}", row.bonus, row.penalty),
+            ),
+            ("Tổng điểm".into(), format!("{} / {}", row.total, row.max)),
+            ("Chỉ số CCHC (%)".into(), row.index.clone()),
+            ("Xếp loại".into(), row.band_label.to_owned()),
+        ],
+        round_count: data.round_numbers.len(),
+        lines: data
+            .lines
+            .iter()
+            .map(|l| ScorecardLine {
+                code: l.code.clone(),
+                title: l.title.clone(),
+                level: u8::try_from(l.level).unwrap_or(u8::MAX),
+                max: l.max.clone(),
+                self_score: l.self_score.clone(),
+                rounds: l.rounds.clone(),
+                final_score: l.final_score.clone(),
+                lost: l.lost.clone(),
+            })
+            .collect(),
+    };
+    let bytes = tokio::task::spawn_blocking(move || write_unit_scorecard_pdf(&report))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(download(
+        "application/pdf",
+        &format!("bang-diem-{}-{}.pdf", unit.unit_code, results.period.year),
+        bytes,
+    ))
 }
 
 /// The unit's published results in other periods, newest first.

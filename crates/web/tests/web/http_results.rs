@@ -346,6 +346,11 @@ web_test!(
         let r = secretariat.get(&format!("/periods/{period}/matrix")).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body.contains("heat-10\">100,00<"), "{}", r.body);
+        let r = secretariat
+            .get(&format!("/periods/{period}/matrix?q=krong&group=HUYEN"))
+            .await;
+        assert!(r.body.contains("Huyện Krông Pắc") && !r.body.contains("Huyện Ea Kar"));
+        assert!(!r.body.contains("data-testid=\"matrix-SO\""));
 
         // Open data: exact figures, Vietnamese names intact.
         let r = secretariat
@@ -435,7 +440,7 @@ fn secretariat_csrf(body: &str) -> String {
 web_test!(
     excel_and_pdf_exports_say_what_the_page_says,
     |app: TestApp| async move {
-        let (period, _) = province(&app).await;
+        let (period, units) = province(&app).await;
         let secretariat = app.login_as("thuky").await;
         let (status, xlsx) = download(
             &app,
@@ -493,6 +498,30 @@ web_test!(
             }
             assert!(text.contains("53,13") && text.contains("95,00"), "{text}");
             assert!(text.contains("KẾT QUẢ TẠM TÍNH"), "{text}");
+        }
+
+        // A unit's scorecard as a PDF.
+        let stc = units.iter().find(|(c, _)| *c == "STC").unwrap().1;
+        let (status, pdf) = download(
+            &app,
+            &secretariat,
+            &format!("/periods/{period}/units/{stc}/scorecard.pdf"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        if let Some(text) = pdf_text(&pdf) {
+            assert!(
+                text.contains("BẢNG ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH"),
+                "{text}"
+            );
+            assert!(
+                text.contains("Sở Tài chính") && text.contains("65,00"),
+                "{text}"
+            );
+            assert!(
+                text.contains("Báo cáo định kỳ"),
+                "the leaves are listed: {text}"
+            );
         }
         app
     }
