@@ -74,3 +74,65 @@
     });
   });
 })();
+
+// Tables: every data table with one header row gets a filter box (a search that ignores
+// diacritics, so "danh gia" finds "đánh giá") and headers that sort on click (numbers with a
+// decimal comma as numbers, text in Vietnamese order). Headers that are links sort on the
+// server instead, and pages without script keep their server-side filters.
+(function () {
+  function fold(text) {
+    return text.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d");
+  }
+  function number(text) {
+    var t = text.trim().replace(/\*$/, "").replace(/\./g, "").replace(",", ".");
+    return /^[-−+]?\d+(\.\d+)?$/.test(t) ? parseFloat(t.replace("−", "-")) : null;
+  }
+  function enhance(table) {
+    var head = table.tHead, body = table.tBodies[0];
+    if (!head || !body || head.rows.length !== 1 || table.hasAttribute("data-plain")) return;
+    // Only plain grids: a row with merged cells belongs to the row above it, and sorting or
+    // filtering would tear them apart.
+    var width = head.rows[0].cells.length;
+    var grid = Array.prototype.every.call(body.rows, function (row) {
+      return row.cells.length === width && Array.prototype.every.call(row.cells, function (c) { return c.colSpan === 1; });
+    });
+    if (!grid || body.rows.length < 2) return;
+    var input = document.createElement("input");
+    input.type = "search";
+    input.className = "table-filter no-print";
+    input.placeholder = document.documentElement.lang === "en" ? "Filter this table…" : "Lọc bảng…";
+    input.setAttribute("aria-label", input.placeholder);
+    if (table.dataset.testid) input.setAttribute("data-testid", "filter-" + table.dataset.testid);
+    input.addEventListener("input", function () {
+      var needle = fold(input.value.trim());
+      Array.prototype.forEach.call(body.rows, function (row) {
+        row.hidden = needle !== "" && fold(row.textContent).indexOf(needle) === -1;
+      });
+    });
+    var anchor = table.parentNode.classList.contains("table-scroll") ? table.parentNode : table;
+    anchor.parentNode.insertBefore(input, anchor);
+    Array.prototype.forEach.call(head.rows[0].cells, function (th, column) {
+      if (th.querySelector("a") || th.colSpan > 1) return;
+      th.classList.add("sorts");
+      th.tabIndex = 0;
+      th.setAttribute("aria-sort", "none");
+      function sort() {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(head.rows[0].cells, function (c) { if (c.classList.contains("sorts")) c.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[column] ? a.cells[column].textContent : "", y = b.cells[column] ? b.cells[column].textContent : "";
+          var nx = number(x), ny = number(y), order;
+          if (nx !== null && ny !== null) order = nx - ny;
+          else order = x.trim().localeCompare(y.trim(), "vi");
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (event) { if (event.key === "Enter") sort(); });
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.data"), enhance);
+})();

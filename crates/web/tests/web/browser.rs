@@ -859,6 +859,43 @@ async fn secretariat_ranks_exports_and_the_public_sees_the_published_ranking() {
         assert_eq!(head, signature, "{href}");
     }
 
+    // A unit's scorecard: its tables filter without diacritics and sort by a header click.
+    let stc = units.iter().find(|(c, _)| *c == "STC").unwrap().1;
+    b.goto(&format!("/periods/{period}/units/{stc}/scorecard"))
+        .await;
+    b.wait_for_text("h1", "Sở Tài chính").await;
+    b.fill("[data-testid=filter-unit-leaves]", "bao cao").await;
+    let visible = b
+        .execute(
+            "return Array.from(document.querySelectorAll('[data-testid=unit-leaves] tbody tr'))
+               .filter(r => !r.hidden).map(r => r.cells[0].textContent.trim());",
+        )
+        .await;
+    assert_eq!(visible, serde_json::json!(["1.2"]));
+    let first_domain = "return document.querySelector('[data-testid=unit-domains] tbody tr').cells[0].textContent.trim();";
+    b.click("[data-testid=unit-domains] thead th:nth-child(5)")
+        .await;
+    assert!(
+        b.execute(first_domain)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("1."),
+        "66,67 % first"
+    );
+    b.click("[data-testid=unit-domains] thead th:nth-child(5)")
+        .await;
+    assert!(
+        b.execute(first_domain)
+            .await
+            .as_str()
+            .unwrap()
+            .starts_with("2."),
+        "75,00 % first"
+    );
+    b.screenshot("results-unit-scorecard").await;
+    b.goto(&format!("/periods/{period}/ranking")).await;
+
     b.click("[data-testid=matrix-link]").await;
     b.wait_for_text("h1", "Bản đồ nhiệt").await;
     assert!(
