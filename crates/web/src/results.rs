@@ -215,9 +215,35 @@ impl PeriodResults {
         let mut results = Self::rank(state, period, stage).await?;
         if let Some(last) = last_year_period(state, &results.period).await? {
             let previous = Self::rank(state, last.clone(), Stage::Published).await?;
+            // A unit renamed since last year is compared with the unit it succeeds (the
+            // predecessor's successor link), when it has no result of its own last year. After
+            // a merger of several units that all took part there is no one figure to compare
+            // with, so none is shown.
+            let mut predecessors: HashMap<i64, Vec<i64>> = HashMap::new();
+            for unit in state
+                .store
+                .list_units(&parindex_store::units::UnitFilter {
+                    include_inactive: true,
+                    ..Default::default()
+                })
+                .await?
+            {
+                if let Some(successor) = unit.successor_id {
+                    predecessors.entry(successor).or_default().push(unit.id);
+                }
+            }
             for g in &mut results.groups {
                 for u in &mut g.units {
-                    if let Some(p) = previous.unit(u.unit_id) {
+                    let own = previous.unit(u.unit_id);
+                    let inherited = || {
+                        let mut ranked = predecessors
+                            .get(&u.unit_id)?
+                            .iter()
+                            .filter_map(|id| previous.unit(*id));
+                        let only = ranked.next()?;
+                        ranked.next().is_none().then_some(only)
+                    };
+                    if let Some(p) = own.or_else(inherited) {
                         u.change = Change::between(u.rank, u.index, p.rank, p.index);
                         u.last_year_rank = p.rank;
                         u.last_year_index = p.index;

@@ -648,3 +648,101 @@ web_test!(
         app
     }
 );
+
+web_test!(
+    changes_against_last_year_follow_the_unit_or_its_predecessor,
+    |app: TestApp| async move {
+        let (period, units) = province(&app).await;
+        let id = |code: &str| units.iter().find(|(c, _)| *c == code).unwrap().1;
+        let sets = app.store().period_sets(period).await.unwrap();
+        // 2025: STP 10/10 = 100 % (1st); "Sở Tài chính (cũ)", since succeeded by STC,
+        // 8/10 = 80 % (2nd); SNV 4 + KAD + 2 = 6/8 = 75 % (3rd). Then published.
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        let old = tx
+            .create_unit(&UnitDraft {
+                code: UnitCode::parse("STC-CU").unwrap(),
+                name_vi: UnitName::parse("Sở Tài chính (cũ)").unwrap(),
+                name_en: None,
+                group_id: app.seed.group_so,
+                parent_id: None,
+                valid_from: time::macros::date!(2021 - 01 - 01),
+                valid_to: None,
+                successor_id: Some(id("STC")),
+            })
+            .await
+            .unwrap();
+        let now = parindex_store::now_ms();
+        let last = tx
+            .create_period(
+                &PeriodSettings {
+                    year: 2025,
+                    name: "Đánh giá Chỉ số CCHC năm 2025".into(),
+                    self_open_at: now - 2_000_000,
+                    self_close_at: now - 1_000_000,
+                    explanation_due_at: None,
+                    appraisal_open_at: None,
+                    appraisal_close_at: None,
+                    bonus_cap_milli: 1000,
+                    penalty_cap_milli: 1000,
+                    band_good_milli: 85_000,
+                    band_fair_milli: 70_000,
+                    band_average_milli: 50_000,
+                    appraisal_rounds: 2,
+                },
+                &sets,
+                &[id("STP"), id("SNV"), old.id],
+            )
+            .await
+            .unwrap();
+        for (unit, scores) in [
+            (id("STP"), [Some(4000), Some(2000), Some(4000)]),
+            (old.id, [Some(4000), Some(2000), Some(2000)]),
+            (id("SNV"), [Some(4000), None, Some(2000)]),
+        ] {
+            for (leaf, score) in ["1.1", "1.2", "2.1"].iter().zip(scores) {
+                tx.save_leaf_entry(
+                    last.id,
+                    unit,
+                    leaf,
+                    0,
+                    &LeafEntryWrite {
+                        input_json: "{}".into(),
+                        score_milli: score,
+                        not_applicable: score.is_none(),
+                        explanation: String::new(),
+                        note: String::new(),
+                    },
+                )
+                .await
+                .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        publish(
+            &app,
+            last.id,
+            &[("STP", id("STP")), ("STC-CU", old.id), ("SNV", id("SNV"))],
+        )
+        .await;
+
+        let mut secretariat = app.login_as("thuky").await;
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert!(
+            r.body.contains("Đánh giá Chỉ số CCHC năm 2025"),
+            "compared with 2025"
+        );
+        // STP: 1st both years, 100,00 → 95,00.
+        assert_eq!(cell(&r.body, "change-STP"), "= (−5,00)");
+        // SNV: 3rd → 1st, 75,00 → 95,00.
+        assert_eq!(cell(&r.body, "change-SNV"), "▲2 (+20,00)");
+        // STC: compared with its predecessor, 2nd → 3rd, 80,00 → 65,00.
+        assert_eq!(cell(&r.body, "change-STC"), "▼1 (−15,00)");
+        // A unit with no result last year (and no predecessor) shows no change.
+        assert_eq!(cell(&r.body, "change-H-EAKAR"), "");
+        app
+    }
+);
