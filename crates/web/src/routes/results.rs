@@ -635,6 +635,8 @@ pub struct LeafLine {
     pub rounds: Vec<String>,
     pub final_score: String,
     pub lost: String,
+    /// The sub-index: final ÷ applicable max × 100 ("87,50"), or "—".
+    pub percent: String,
     /// Scored below its maximum.
     pub not_met: bool,
 }
@@ -725,6 +727,9 @@ async fn load_scorecard(
                 .collect(),
             final_score: tally.achieved.display_vi(),
             lost: lost.display_vi(),
+            percent: tally
+                .percent()
+                .map_or_else(|| "—".to_owned(), |p| Points::new(p).display_vi()),
             not_met: node.is_leaf() && lost > Points::ZERO,
         });
     }

@@ -378,6 +378,9 @@ web_test!(
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(cell(&r.body, "unit-index"), "65,00");
         assert_eq!(cell(&r.body, "not-met-count"), "2");
+        // Sub-indices per criterion: domain 1 is 4 of 6 = 66,67 %, leaf 2.1 is 3 of 4 = 75 %.
+        assert_eq!(cell(&r.body, "percent-1"), "66,67");
+        assert_eq!(cell(&r.body, "percent-2.1"), "75,00");
         assert!(
             r.body
                 .contains("class=\"level-2 not-met\" data-testid=\"leaf-1.2\""),
