@@ -10,8 +10,8 @@ use parindex_domain::Points;
 use parindex_domain::appraisal::Stage;
 
 use super::results::{
-    GroupView, RowView, TableQuery, band_legend, download, group_view, open_data_csv,
-    open_data_json, row_view, tie_rule,
+    GroupView, RowView, TableQuery, band_legend, csv_download, group_view, json_download, row_view,
+    tie_rule,
 };
 use crate::AppState;
 use crate::auth::RequestCtx;
@@ -235,11 +235,7 @@ pub async fn results_csv(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let r = PeriodResults::load(&state, id, Audience::Public).await?;
-    Ok(download(
-        "text/csv; charset=utf-8",
-        &format!("ket-qua-cchc-{}.csv", r.period.year),
-        open_data_csv(&r).into_bytes(),
-    ))
+    Ok(csv_download(&r))
 }
 
 /// `GET /public/periods/{id}/results.json`
@@ -248,10 +244,5 @@ pub async fn results_json(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let r = PeriodResults::load(&state, id, Audience::Public).await?;
-    Ok(download(
-        "application/json",
-        &format!("ket-qua-cchc-{}.json", r.period.year),
-        serde_json::to_vec_pretty(&open_data_json(&r))
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    ))
+    json_download(&r)
 }

@@ -39,6 +39,16 @@ pub struct TableQuery {
     pub sort: Option<String>,
 }
 
+impl TableQuery {
+    /// Whether the table of group `code` is shown (no group chosen shows every group).
+    pub fn shows_group(&self, code: &str) -> bool {
+        self.group
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .is_none_or(|c| c == code)
+    }
+}
+
 /// A ranking row as shown.
 pub struct RowView {
     pub unit_id: i64,
@@ -238,12 +248,7 @@ pub async fn ranking(
     let groups = results
         .groups
         .iter()
-        .filter(|g| {
-            q.group
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .is_none_or(|c| c == g.group_code)
-        })
+        .filter(|g| q.shows_group(&g.group_code))
         .map(|g| group_view(lang, g, &q))
         .collect();
     let mut p = Page::for_user(&state, &user, "results.ranking_title");
@@ -307,12 +312,7 @@ fn heat_cell(percent: Option<Decimal>) -> HeatCell {
 pub fn heat_groups(r: &PeriodResults, q: &TableQuery) -> Vec<HeatGroup> {
     r.groups
         .iter()
-        .filter(|g| {
-            q.group
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .is_none_or(|c| c == g.group_code)
-        })
+        .filter(|g| q.shows_group(&g.group_code))
         .map(|g| HeatGroup {
             code: g.group_code.clone(),
             domains: g.domains.clone(),
@@ -478,6 +478,25 @@ pub fn download(content_type: &'static str, file_name: &str, body: Vec<u8>) -> R
     response
 }
 
+/// The open-data CSV as a download.
+pub fn csv_download(r: &PeriodResults) -> Response {
+    download(
+        "text/csv; charset=utf-8",
+        &format!("ket-qua-cchc-{}.csv", r.period.year),
+        open_data_csv(r).into_bytes(),
+    )
+}
+
+/// The open-data JSON as a download.
+pub fn json_download(r: &PeriodResults) -> Result<Response, WebError> {
+    Ok(download(
+        "application/json",
+        &format!("ket-qua-cchc-{}.json", r.period.year),
+        serde_json::to_vec_pretty(&open_data_json(r))
+            .map_err(|e| WebError::Internal(e.to_string()))?,
+    ))
+}
+
 /// `GET /periods/{id}/results.csv`
 pub async fn results_csv(
     State(state): State<AppState>,
@@ -486,11 +505,7 @@ pub async fn results_csv(
 ) -> Result<Response, WebError> {
     user.require(Action::ViewProvisionalResults)?;
     let r = PeriodResults::load(&state, id, Audience::Internal).await?;
-    Ok(download(
-        "text/csv; charset=utf-8",
-        &format!("ket-qua-cchc-{}.csv", r.period.year),
-        open_data_csv(&r).into_bytes(),
-    ))
+    Ok(csv_download(&r))
 }
 
 /// `GET /periods/{id}/results.json`
@@ -501,12 +516,7 @@ pub async fn results_json(
 ) -> Result<Response, WebError> {
     user.require(Action::ViewProvisionalResults)?;
     let r = PeriodResults::load(&state, id, Audience::Internal).await?;
-    Ok(download(
-        "application/json",
-        &format!("ket-qua-cchc-{}.json", r.period.year),
-        serde_json::to_vec_pretty(&open_data_json(&r))
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    ))
+    json_download(&r)
 }
 
 /// The results as the export files take them.

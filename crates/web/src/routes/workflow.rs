@@ -24,6 +24,7 @@ use parindex_store::periods::{Period, PeriodUnit};
 use serde::Deserialize;
 
 use super::account::OkQuery;
+use super::results::pts;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
@@ -31,10 +32,6 @@ use crate::evaluation::{UnitEvaluation, is_assigned, stage_of};
 use crate::page::Page;
 pub use crate::results::ResultSnapshot;
 use crate::results::snapshot;
-
-fn pts(milli: i64) -> String {
-    Points::from_millipoints(milli).display_vi()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The stage panel on the period page and the board columns.

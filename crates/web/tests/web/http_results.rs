@@ -96,6 +96,32 @@ const EXPECTED: [(&str, &str, &str, &str); 5] = [
     ("H-KRONGPAC", "53,13", "2", "Trung bình"),
 ];
 
+/// Saves a leaf's score (None: not applicable) over `version` (0 for a first save).
+async fn enter(
+    tx: &mut parindex_store::WriteTx,
+    period: i64,
+    unit: i64,
+    leaf: &str,
+    score: Option<i64>,
+    version: i64,
+) {
+    tx.save_leaf_entry(
+        period,
+        unit,
+        leaf,
+        version,
+        &LeafEntryWrite {
+            input_json: "{}".into(),
+            score_milli: score,
+            not_applicable: score.is_none(),
+            explanation: String::new(),
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
 /// Builds the province and opens its period; returns (period id, unit id per code).
 pub async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
     let mut tx = app
@@ -177,21 +203,7 @@ pub async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
     for (code, leaves, bonus, penalty) in SCORES {
         let unit_id = units.iter().find(|(c, _)| *c == code).unwrap().1;
         for (leaf, score) in ["1.1", "1.2", "2.1"].iter().zip(leaves) {
-            tx.save_leaf_entry(
-                period.id,
-                unit_id,
-                leaf,
-                0,
-                &LeafEntryWrite {
-                    input_json: "{}".into(),
-                    score_milli: score,
-                    not_applicable: score.is_none(),
-                    explanation: String::new(),
-                    note: String::new(),
-                },
-            )
-            .await
-            .unwrap();
+            enter(&mut tx, period.id, unit_id, leaf, score, 0).await;
         }
         for (item, kind, points) in [("T1", "bonus", bonus), ("P1", "penalty", penalty)] {
             if points > 0 {
@@ -403,21 +415,7 @@ web_test!(
             .begin_write(AuditActor::system("test"))
             .await
             .unwrap();
-        tx.save_leaf_entry(
-            period,
-            stc,
-            "1.2",
-            1,
-            &LeafEntryWrite {
-                input_json: "{}".into(),
-                score_milli: Some(2000),
-                not_applicable: false,
-                explanation: String::new(),
-                note: String::new(),
-            },
-        )
-        .await
-        .unwrap();
+        enter(&mut tx, period, stc, "1.2", Some(2000), 1).await;
         tx.commit().await.unwrap();
         let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
         assert_eq!(cell(&r.body, "index-STC"), "85,00");
@@ -565,21 +563,7 @@ web_test!(
             .begin_write(AuditActor::system("test"))
             .await
             .unwrap();
-        tx.save_leaf_entry(
-            period,
-            stc,
-            "1.2",
-            1,
-            &LeafEntryWrite {
-                input_json: "{}".into(),
-                score_milli: Some(2000),
-                not_applicable: false,
-                explanation: String::new(),
-                note: String::new(),
-            },
-        )
-        .await
-        .unwrap();
+        enter(&mut tx, period, stc, "1.2", Some(2000), 1).await;
         tx.commit().await.unwrap();
 
         let r = public.get("/public").await;
@@ -707,21 +691,7 @@ web_test!(
             (id("SNV"), [Some(4000), None, Some(2000)]),
         ] {
             for (leaf, score) in ["1.1", "1.2", "2.1"].iter().zip(scores) {
-                tx.save_leaf_entry(
-                    last.id,
-                    unit,
-                    leaf,
-                    0,
-                    &LeafEntryWrite {
-                        input_json: "{}".into(),
-                        score_milli: score,
-                        not_applicable: score.is_none(),
-                        explanation: String::new(),
-                        note: String::new(),
-                    },
-                )
-                .await
-                .unwrap();
+                enter(&mut tx, last.id, unit, leaf, score, 0).await;
             }
         }
         tx.commit().await.unwrap();
