@@ -5,10 +5,7 @@
 //! must all say the same. The public page and the API show nothing before publication, and
 //! only the published snapshot after.
 
-use std::io::Write;
-
 use calamine::Reader;
-use std::process::{Command, Stdio};
 
 use axum::http::StatusCode;
 use parindex_domain::{UnitCode, UnitDraft, UnitName};
@@ -17,8 +14,7 @@ use parindex_store::appraisal::{NewAdjustment, ResultToPublish};
 use parindex_store::index_sets::IndexSetContent;
 use parindex_store::periods::{LeafEntryWrite, PeriodSettings};
 
-use crate::http_survey_review::download;
-use crate::support::TestApp;
+use crate::support::{TestApp, download, pdf_text};
 use crate::web_test;
 
 /// A small set: domain 1 (1.1 binary, max 4; 1.2 binary, max 2, may be not applicable),
@@ -276,28 +272,6 @@ fn cell(body: &str, id: &str) -> String {
         }
     }
     out.trim().to_owned()
-}
-
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let child = Command::new("pdftotext")
-        .args(["-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "pdftotext is required under CI=true: {e}"
-            );
-            eprintln!("\n!!!!! SKIPPED: pdftotext not found ({e}) !!!!!\n");
-            return None;
-        }
-    };
-    child.stdin.take().unwrap().write_all(pdf).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 web_test!(

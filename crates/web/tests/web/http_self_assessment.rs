@@ -9,7 +9,7 @@ use parindex_domain::rules::RuleSpec;
 use parindex_store::AuditActor;
 use parindex_store::index_sets::IndexSetContent;
 
-use crate::support::{TestApp, TestClient};
+use crate::support::{TestApp, TestClient, download, pdf_text};
 use crate::web_test;
 
 const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
@@ -635,34 +635,12 @@ web_test!(
             )
             .await;
         assert_eq!(xlsx.status, StatusCode::OK);
-        // The test client reads bodies as text; fetch the bytes again through the router.
-        let bytes = {
-            use http_body_util::BodyExt;
-            use tower::ServiceExt;
-            let mut request = Request::get(format!("/periods/{period}/units/{stp}/report/xlsx"))
-                .body(axum::body::Body::empty())
-                .unwrap();
-            let cookie = officer
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request
-                .headers_mut()
-                .insert(header::COOKIE, cookie.parse().unwrap());
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(officer.ip));
-            let response = app.router.clone().oneshot(request).await.unwrap();
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec()
-        };
+        let (_, bytes) = download(
+            &app,
+            &officer,
+            &format!("/periods/{period}/units/{stp}/report/xlsx"),
+        )
+        .await;
         let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
         let sheet = book.worksheet_range(&book.sheet_names()[0]).unwrap();
         let row = sheet
@@ -683,65 +661,23 @@ web_test!(
             "{numbers:?} should contain {score}"
         );
 
-        let pdf = {
-            use http_body_util::BodyExt;
-            use tower::ServiceExt;
-            let mut request = Request::get(format!("/periods/{period}/units/{stp}/report/pdf"))
-                .body(axum::body::Body::empty())
-                .unwrap();
-            let cookie = officer
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request
-                .headers_mut()
-                .insert(header::COOKIE, cookie.parse().unwrap());
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(officer.ip));
-            let response = app.router.clone().oneshot(request).await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec()
-        };
+        let (status, pdf) = download(
+            &app,
+            &officer,
+            &format!("/periods/{period}/units/{stp}/report/pdf"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
         assert!(pdf.starts_with(b"%PDF"));
-        let path = std::env::temp_dir().join(format!(
-            "parindex-report-{}-{period}.pdf",
-            std::process::id()
-        ));
-        std::fs::write(&path, &pdf).unwrap();
-        match std::process::Command::new("pdftotext")
-            .arg(&path)
-            .arg("-")
-            .output()
-        {
-            Ok(out) => {
-                // Table cells wrap; compare with white space folded.
-                let text = String::from_utf8_lossy(&out.stdout)
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                assert!(text.contains("Sở Tư pháp"), "{text}");
-                assert!(
-                    text.contains("thủ tục hành chính") && text.contains("Đánh giá CCHC năm 2026"),
-                    "{text}"
-                );
-            }
-            Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("pdftotext is required in CI")
-            }
-            Err(_) => eprintln!(
-                "\n*** SKIPPED reading the PDF back: pdftotext (poppler-utils) is not installed ***\n"
-            ),
+        if let Some(text) = pdf_text(&pdf) {
+            // Table cells wrap; compare with white space folded.
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(text.contains("Sở Tư pháp"), "{text}");
+            assert!(
+                text.contains("thủ tục hành chính") && text.contains("Đánh giá CCHC năm 2026"),
+                "{text}"
+            );
         }
-        let _ = std::fs::remove_file(path);
         // Another unit's report: not found.
         let snv = app.seed.unit_snv;
         assert_eq!(

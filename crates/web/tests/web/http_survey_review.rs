@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use parindex_domain::IndexSet;
 use parindex_domain::Points;
 use parindex_domain::survey::{AnswerOption, Question, QuestionnaireDoc, ResponseAnswers};
@@ -15,7 +15,7 @@ use parindex_store::survey::NewResponse;
 use rust_decimal::Decimal;
 
 use crate::http_survey_collect::open_period;
-use crate::support::{TestApp, TestClient};
+use crate::support::{TestApp, download};
 use crate::web_test;
 
 const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
@@ -152,35 +152,6 @@ fn stp_score_cell(body: &str) -> String {
     let start = body.find(marker).expect("STP's score cell") + marker.len();
     let end = start + body[start..].find('<').unwrap();
     body[start..end].to_owned()
-}
-
-/// Fetches a download's bytes (the test client reads bodies as text).
-pub async fn download(app: &TestApp, client: &TestClient, path: &str) -> (StatusCode, Vec<u8>) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let mut request = Request::get(path).body(axum::body::Body::empty()).unwrap();
-    let cookie = client
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    request
-        .headers_mut()
-        .insert(header::COOKIE, cookie.parse().unwrap());
-    request
-        .extensions_mut()
-        .insert(axum::extract::ConnectInfo(client.ip));
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, bytes)
 }
 
 web_test!(

@@ -400,3 +400,55 @@ macro_rules! web_test {
         }
     };
 }
+
+/// Fetches `path` with the client's session and returns the raw bytes (the test client reads
+/// bodies as text, which would mangle a spreadsheet or a PDF).
+pub async fn download(app: &TestApp, client: &TestClient, path: &str) -> (StatusCode, Vec<u8>) {
+    let mut request = Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let cookie = client
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    request
+        .headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(client.ip));
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, bytes)
+}
+
+/// The text of a PDF as pdftotext reads it, through pipes so that parallel tests never share a
+/// file. `None` (with a loud line) where poppler-utils is missing; under `CI=true` that fails.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let child = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "pdftotext is required under CI=true: {e}"
+            );
+            eprintln!("\n!!!!! SKIPPED: pdftotext not found ({e}) !!!!!\n");
+            return None;
+        }
+    };
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), pdf).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some(String::from_utf8(out.stdout).unwrap())
+}
