@@ -70,6 +70,36 @@ impl SelfAssessmentWindow {
     }
 }
 
+/// Why a self-assessment write is refused: the period has left the self-assessment stage, or
+/// the unit's own window refuses it (not open, past the deadline, submitted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfWriteRefusal {
+    Stage(crate::appraisal::Refusal),
+    Window(WriteRefusal),
+}
+
+impl SelfWriteRefusal {
+    /// The message for the user, with instants formatted by `when`.
+    pub fn message_vi(&self, when: impl Fn(i64) -> String) -> String {
+        match self {
+            SelfWriteRefusal::Stage(r) => r.to_string(),
+            SelfWriteRefusal::Window(r) => r.message_vi(when),
+        }
+    }
+}
+
+/// The one rule for every write on a unit's sheet (a leaf, a citation, the submission): the
+/// period still in self-assessment, then the unit's window. Checked by the handler before
+/// reading a body and again by the store inside the write's transaction.
+pub fn check_self_write(
+    stage: crate::appraisal::Stage,
+    window: &SelfAssessmentWindow,
+    now: i64,
+) -> Result<(), SelfWriteRefusal> {
+    crate::appraisal::check_self_assessment_stage(stage).map_err(SelfWriteRefusal::Stage)?;
+    window.check_write(now).map_err(SelfWriteRefusal::Window)
+}
+
 /// What one leaf contributes to the completeness check before submission.
 #[derive(Debug, Clone)]
 pub struct LeafStatus<'a> {

@@ -426,6 +426,56 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Claims a unit's sheet for a self-assessment write inside this transaction, and says
+    /// whether the write may go ahead (`Ok(Err(_))`: refused, roll back). The handler checked
+    /// the same rule before reading the body; this re-reads the submission, the extension,
+    /// the window and the stage in the write's own transaction, after touching the unit's row
+    /// (which locks it on PostgreSQL and waits for a concurrent submission; SQLite has one
+    /// writer), so a submission or a deadline between the check and the write cannot slip
+    /// through. A write after submission is refused even if the handler's check raced.
+    pub async fn claim_self_assessment(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<Result<(), parindex_domain::workflow::SelfWriteRefusal>, StoreError> {
+        let now = crate::now_ms();
+        let touched = sqlx::query(
+            "UPDATE period_units SET last_activity_at = $1 WHERE period_id = $2 AND unit_id = $3",
+        )
+        .bind(now)
+        .bind(period_id)
+        .bind(unit_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if touched != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query(
+            "SELECT p.stage, p.stage_round, p.self_open_at, p.self_close_at, pu.extension_until, pu.submitted_at \
+             FROM period_units pu JOIN periods p ON p.id = pu.period_id WHERE pu.period_id = $1 AND pu.unit_id = $2",
+        )
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let stage_code: String = row.try_get(0)?;
+        let stage_round: i64 = row.try_get(1)?;
+        let stage = parindex_domain::appraisal::Stage::from_stored(&stage_code, stage_round)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("period stage {stage_code}/{stage_round}"))
+            })?;
+        let window = parindex_domain::workflow::SelfAssessmentWindow {
+            opens_at: row.try_get(2)?,
+            closes_at: row.try_get(3)?,
+            extension_until: row.try_get(4)?,
+            submitted_at: row.try_get(5)?,
+        };
+        Ok(parindex_domain::workflow::check_self_write(
+            stage, &window, now,
+        ))
+    }
+
     /// Saves one leaf if nobody saved it since `expected_version` (0 for a first save).
     /// On a conflict returns `Stale`; the caller shows the current value.
     pub async fn save_leaf_entry(

@@ -504,3 +504,105 @@ both_backends!(
         ));
     }
 );
+
+both_backends!(
+    a_self_assessment_write_is_refused_inside_its_transaction,
+    |store: Store| async move {
+        use parindex_domain::workflow::{SelfWriteRefusal, WriteRefusal};
+        use parindex_store::periods::PeriodSettings;
+        let group = seed_group(&store, "SO").await;
+        let mut tx = store.begin_write(actor()).await.unwrap();
+        let unit = tx
+            .create_unit(&draft("STP", "Sở Tư pháp", group))
+            .await
+            .unwrap()
+            .id;
+        let now = parindex_store::now_ms();
+        let period = tx
+            .create_period(
+                &PeriodSettings {
+                    year: 2026,
+                    name: "Kỳ 2026".into(),
+                    self_open_at: now - 86_400_000,
+                    self_close_at: now + 86_400_000,
+                    explanation_due_at: None,
+                    appraisal_open_at: None,
+                    appraisal_close_at: None,
+                    bonus_cap_milli: 0,
+                    penalty_cap_milli: 0,
+                    band_good_milli: 85_000,
+                    band_fair_milli: 70_000,
+                    band_average_milli: 50_000,
+                    appraisal_rounds: 2,
+                },
+                &[],
+                &[unit],
+            )
+            .await
+            .unwrap()
+            .id;
+        tx.commit().await.unwrap();
+        let claim = |store: Store| async move {
+            let mut tx = store.begin_write(actor()).await.unwrap();
+            let answer = tx.claim_self_assessment(period, unit).await;
+            drop(tx);
+            answer
+        };
+        // Open window, not submitted: the write may go ahead.
+        assert_eq!(claim(store.clone()).await.unwrap(), Ok(()));
+        // A unit outside the period is not found.
+        let mut tx = store.begin_write(actor()).await.unwrap();
+        assert!(matches!(
+            tx.claim_self_assessment(period, unit + 1000).await,
+            Err(StoreError::NotFound)
+        ));
+        drop(tx);
+
+        // Submitted by another transaction: the claim of a later write is refused in its own
+        // transaction, whatever the handler saw before.
+        let mut tx = store.begin_write(actor()).await.unwrap();
+        tx.submit_self_assessment(period, unit).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(matches!(
+            claim(store.clone()).await.unwrap(),
+            Err(SelfWriteRefusal::Window(WriteRefusal::Submitted { .. }))
+        ));
+        let mut tx = store.begin_write(actor()).await.unwrap();
+        tx.reopen_self_assessment(period, unit, "Bổ sung tài liệu")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // Past the deadline: refused; an extension reopens it.
+        sqlx::query("UPDATE periods SET self_close_at = $1 WHERE id = $2")
+            .bind(now - 1000)
+            .bind(period)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            claim(store.clone()).await.unwrap(),
+            Err(SelfWriteRefusal::Window(
+                WriteRefusal::DeadlinePassed { .. }
+            ))
+        ));
+        sqlx::query("UPDATE period_units SET extension_until = $1 WHERE period_id = $2")
+            .bind(now + 60_000)
+            .bind(period)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(claim(store.clone()).await.unwrap(), Ok(()));
+
+        // Once the appraisal started, the self-assessment is closed whatever the window says.
+        sqlx::query("UPDATE periods SET stage = 'round', stage_round = 1 WHERE id = $1")
+            .bind(period)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            claim(store.clone()).await.unwrap(),
+            Err(SelfWriteRefusal::Stage(_))
+        ));
+    }
+);

@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
 use parindex_domain::Action;
-use parindex_domain::workflow::SelfAssessmentWindow;
 use parindex_store::evidence::{StoredBlob, UploadLimits, safe_display_name};
 use parindex_store::evidence_library::NewEvidenceFile;
 use serde::Deserialize;
@@ -17,25 +16,29 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::page::datetime_vi;
 
 /// Refuses a write on a unit's sheet once the appraisal started, outside its window, or after
-/// submission.
+/// submission. The store checks again inside the write ([`super::self_assessment::claim`]).
 async fn check_window(state: &AppState, period_id: i64, unit_id: i64) -> Result<(), WebError> {
     let period = state.store.get_period(period_id).await?;
     let unit = state.store.period_unit(period_id, unit_id).await?;
-    let (stage, _) = crate::evaluation::stage_of(&period)?;
-    parindex_domain::appraisal::check_self_assessment_stage(stage)
-        .map_err(|r| WebError::ForbiddenBecause(r.to_string()))?;
-    let window = SelfAssessmentWindow {
-        opens_at: period.self_open_at,
-        closes_at: period.self_close_at,
-        extension_until: unit.extension_until,
-        submitted_at: unit.submitted_at,
-    };
-    window
-        .check_write(parindex_store::now_ms())
-        .map_err(|r| WebError::ForbiddenBecause(r.message_vi(datetime_vi)))
+    super::self_assessment::self_write_check(&period, &unit).map_err(WebError::ForbiddenBecause)
+}
+
+/// Refuses, before any body is read, evidence on a leaf the unit may not write: the window as
+/// in [`check_window`], and the leaf as on the sheet (a leaf of the unit's set, applying to
+/// its group, self-assessed; never a survey or external leaf, never an unknown code).
+async fn check_leaf(
+    state: &AppState,
+    user: &CurrentUser,
+    period_id: i64,
+    unit_id: i64,
+    code: &str,
+) -> Result<(), WebError> {
+    let (period, unit, set) = super::self_assessment::unit_set(state, period_id, unit_id).await?;
+    super::self_assessment::writable_leaf(&set, &unit.group_code, code)
+        .map_err(|r| r.into_web(user.ctx.lang))?;
+    super::self_assessment::self_write_check(&period, &unit).map_err(WebError::ForbiddenBecause)
 }
 
 fn sheet_url(period_id: i64, unit_id: i64, code: &str, ok: &str) -> String {
@@ -136,9 +139,11 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
     user.require(Action::EditSelfAssessment { unit_id })?;
-    check_window(&state, period_id, unit_id).await?;
+    check_leaf(&state, &user, period_id, unit_id, &code).await?;
     let (reference, stored) = receive_files(&state, &user, &mut multipart).await?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    // The body may have taken minutes to arrive: the submission and deadline are read again.
+    super::self_assessment::claim(&mut tx, period_id, unit_id).await?;
     for (name, blob) in &stored {
         let file = add_to_library(&mut tx, unit_id, name, blob).await?;
         match tx
@@ -174,9 +179,10 @@ pub async fn cite(
     Form(form): Form<CiteForm>,
 ) -> Result<Response, WebError> {
     user.require(Action::EditSelfAssessment { unit_id })?;
-    check_window(&state, period_id, unit_id).await?;
+    check_leaf(&state, &user, period_id, unit_id, &code).await?;
     let reference: String = form.reference.trim().chars().take(200).collect();
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    super::self_assessment::claim(&mut tx, period_id, unit_id).await?;
     tx.cite_evidence(period_id, unit_id, &code, form.evidence_id, &reference)
         .await?;
     tx.commit().await?;
@@ -192,6 +198,7 @@ pub async fn uncite(
     user.require(Action::EditSelfAssessment { unit_id })?;
     check_window(&state, period_id, unit_id).await?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    super::self_assessment::claim(&mut tx, period_id, unit_id).await?;
     let code = tx.remove_citation(period_id, unit_id, citation_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&sheet_url(period_id, unit_id, &code, "evidence_removed")).into_response())

@@ -37,7 +37,19 @@ struct Sheet {
     survey: HashMap<String, SurveyView>,
 }
 
-async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sheet, WebError> {
+/// A unit's place in a period and the published set of its group.
+pub(crate) async fn unit_set(
+    state: &AppState,
+    period_id: i64,
+    unit_id: i64,
+) -> Result<
+    (
+        Period,
+        PeriodUnit,
+        std::sync::Arc<crate::evaluation::LoadedSet>,
+    ),
+    WebError,
+> {
     let period = state.store.get_period(period_id).await?;
     let unit = state.store.period_unit(period_id, unit_id).await?;
     let set_id = state
@@ -49,6 +61,11 @@ async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sh
         .map(|(_, id)| id)
         .ok_or(WebError::NotFound)?;
     let set = state.published_set(set_id).await?;
+    Ok((period, unit, set))
+}
+
+async fn load_sheet(state: &AppState, period_id: i64, unit_id: i64) -> Result<Sheet, WebError> {
+    let (period, unit, set) = unit_set(state, period_id, unit_id).await?;
     let entries = state
         .store
         .leaf_entries(period_id, unit_id)
@@ -120,33 +137,116 @@ impl SurveyView {
     }
 }
 
-fn window(sheet: &Sheet) -> SelfAssessmentWindow {
+fn window_of(period: &Period, unit: &PeriodUnit) -> SelfAssessmentWindow {
     SelfAssessmentWindow {
-        opens_at: sheet.period.self_open_at,
-        closes_at: sheet.period.self_close_at,
-        extension_until: sheet.unit.extension_until,
-        submitted_at: sheet.unit.submitted_at,
+        opens_at: period.self_open_at,
+        closes_at: period.self_close_at,
+        extension_until: unit.extension_until,
+        submitted_at: unit.submitted_at,
     }
 }
 
+fn window(sheet: &Sheet) -> SelfAssessmentWindow {
+    window_of(&sheet.period, &sheet.unit)
+}
+
 /// Whether the unit may write on its sheet now: the period still in self-assessment (the
-/// appraisal has not started), the window open, the sheet not submitted.
+/// appraisal has not started), the window open, the sheet not submitted. The early check,
+/// before any body is read; the store repeats it inside the write (see [`claim`]).
+pub(crate) fn self_write_check(period: &Period, unit: &PeriodUnit) -> Result<(), String> {
+    let Some(stage) =
+        parindex_domain::appraisal::Stage::from_stored(&period.stage, period.stage_round)
+    else {
+        return Err(format!(
+            "Không xác định được giai đoạn của kỳ đánh giá ({}).",
+            period.stage
+        ));
+    };
+    parindex_domain::workflow::check_self_write(
+        stage,
+        &window_of(period, unit),
+        parindex_store::now_ms(),
+    )
+    .map_err(|r| r.message_vi(datetime_vi))
+}
+
 fn write_check(sheet: &Sheet) -> Result<(), String> {
-    let stage = parindex_domain::appraisal::Stage::from_stored(
-        &sheet.period.stage,
-        sheet.period.stage_round,
-    );
-    if let Some(stage) = stage {
-        parindex_domain::appraisal::check_self_assessment_stage(stage)
-            .map_err(|r| r.to_string())?;
-    }
-    window(sheet)
-        .check_write(parindex_store::now_ms())
-        .map_err(|r| r.message_vi(datetime_vi))
+    self_write_check(&sheet.period, &sheet.unit)
+}
+
+/// Claims the unit's sheet inside the write's transaction: the submission, the deadline and
+/// the stage are read again there, so one that changed after the early check still refuses.
+pub(crate) async fn claim(
+    tx: &mut parindex_store::WriteTx,
+    period_id: i64,
+    unit_id: i64,
+) -> Result<(), WebError> {
+    tx.claim_self_assessment(period_id, unit_id)
+        .await?
+        .map_err(|r| WebError::ForbiddenBecause(r.message_vi(datetime_vi)))
 }
 
 fn is_self_assessed(rule: &RuleSpec) -> bool {
     matches!(rule.source(), LeafSource::SelfAssessed)
+}
+
+/// Why the unit may not write on a leaf (enter facts, attach evidence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeafRefusal {
+    /// Not a leaf of the unit's set: answered 404, like any unknown object.
+    Missing,
+    /// A leaf of an index that does not apply to the unit's group.
+    NotForGroup,
+    /// A survey or external leaf: read-only for the unit.
+    ReadOnly,
+}
+
+impl LeafRefusal {
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            LeafRefusal::Missing => StatusCode::NOT_FOUND,
+            LeafRefusal::NotForGroup => StatusCode::UNPROCESSABLE_ENTITY,
+            LeafRefusal::ReadOnly => StatusCode::FORBIDDEN,
+        }
+    }
+
+    pub(crate) fn message(self, lang: crate::i18n::Lang) -> String {
+        match self {
+            LeafRefusal::Missing => lang.t("error.not_found").into(),
+            LeafRefusal::NotForGroup => lang.t("sheet.not_for_group").into(),
+            LeafRefusal::ReadOnly => lang.t("sheet.read_only_leaf").into(),
+        }
+    }
+
+    pub(crate) fn into_web(self, lang: crate::i18n::Lang) -> WebError {
+        match self {
+            LeafRefusal::Missing => WebError::NotFound,
+            LeafRefusal::NotForGroup => WebError::BadRequest(self.message(lang)),
+            LeafRefusal::ReadOnly => WebError::ForbiddenBecause(self.message(lang)),
+        }
+    }
+}
+
+/// The leaf `code` of `set` if the unit of `group_code` may write on it: a leaf, of an index
+/// applying to the group, scored by the unit itself. One place for the sheet and the evidence.
+pub(crate) fn writable_leaf<'a>(
+    set: &'a IndexSet,
+    group_code: &str,
+    code: &str,
+) -> Result<(&'a parindex_domain::index_set::Node, &'a RuleSpec), LeafRefusal> {
+    let node = set
+        .node(code)
+        .filter(|n| n.is_leaf())
+        .ok_or(LeafRefusal::Missing)?;
+    let index = set.index_of(code).ok_or(LeafRefusal::Missing)?;
+    if !set.applies_to_group(index, group_code) {
+        return Err(LeafRefusal::NotForGroup);
+    }
+    let rule = node.rule.as_ref().ok_or(LeafRefusal::Missing)?;
+    if !is_self_assessed(rule) {
+        return Err(LeafRefusal::ReadOnly);
+    }
+    Ok((node, rule))
 }
 
 /// The input boxes a leaf shows, by rule kind.
@@ -590,29 +690,11 @@ pub async fn save_leaf(
     if let Err(refusal) = write_check(&sheet) {
         return fail(StatusCode::FORBIDDEN, refusal, None);
     }
-    let Some(node) = sheet.set.node(&code).filter(|n| n.is_leaf()) else {
-        return Err(WebError::NotFound);
+    let (node, rule) = match writable_leaf(&sheet.set, &sheet.unit.group_code, &code) {
+        Ok(found) => found,
+        Err(LeafRefusal::Missing) => return Err(WebError::NotFound),
+        Err(refusal) => return fail(refusal.status(), refusal.message(lang), None),
     };
-    let Some(index) = sheet.set.index_of(&code) else {
-        return Err(WebError::NotFound);
-    };
-    if !sheet.set.applies_to_group(index, &sheet.unit.group_code) {
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            lang.t("sheet.not_for_group").into(),
-            None,
-        );
-    }
-    let Some(rule) = node.rule.as_ref() else {
-        return Err(WebError::NotFound);
-    };
-    if !is_self_assessed(rule) {
-        return fail(
-            StatusCode::FORBIDDEN,
-            lang.t("sheet.read_only_leaf").into(),
-            None,
-        );
-    }
     let Ok(version) = fields
         .get("version")
         .map(|v| v.trim())
@@ -659,6 +741,10 @@ pub async fn save_leaf(
         note,
     };
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    if let Err(refused) = tx.claim_self_assessment(period_id, unit_id).await? {
+        drop(tx);
+        return fail(StatusCode::FORBIDDEN, refused.message_vi(datetime_vi), None);
+    }
     let new_version = match tx
         .save_leaf_entry(period_id, unit_id, &code, version, &write)
         .await
@@ -760,6 +846,7 @@ pub async fn submit(
         );
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    claim(&mut tx, period_id, unit_id).await?;
     tx.submit_self_assessment(period_id, unit_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(

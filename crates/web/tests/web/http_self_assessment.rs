@@ -948,3 +948,98 @@ web_test!(
         app
     }
 );
+
+async fn evidence_rows(app: &TestApp) -> (i64, i64) {
+    let count = |table: &'static str| async move {
+        let row: (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(app.store().pool())
+                .await
+                .unwrap();
+        row.0
+    };
+    (
+        count("evidence_files").await,
+        count("evidence_citations").await,
+    )
+}
+
+web_test!(
+    evidence_goes_only_on_leaves_the_unit_scores,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let stp = app.seed.unit_stp;
+        let survey = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Survey));
+        let external = leaf_of_kind(&set, |r| matches!(r, RuleSpec::External { .. }));
+        let binary = leaf_of_kind(&set, |r| matches!(r, RuleSpec::Binary));
+        let pdf: &[u8] =
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+        let mut officer = app.login_as("canbo.stp").await;
+        let leaf_url =
+            |code: &str, what: &str| format!("/periods/{period}/units/{stp}/leaves/{code}/{what}");
+        // Uploads on an unknown code, a survey leaf and an external leaf: refused before the
+        // body is stored, no file in the library, no citation.
+        for (code, status) in [
+            ("NOPE", StatusCode::NOT_FOUND),
+            ("1", StatusCode::NOT_FOUND),
+            (survey.as_str(), StatusCode::FORBIDDEN),
+            (external.as_str(), StatusCode::FORBIDDEN),
+        ] {
+            let r = officer
+                .upload(&leaf_url(code, "evidence"), "file", "kehoach.pdf", pdf)
+                .await;
+            assert_eq!(r.status, status, "upload on {code}: {}", r.body);
+            assert_eq!(evidence_rows(&app).await, (0, 0), "upload on {code}");
+        }
+        // A leaf the unit scores takes it; the file is then cited nowhere else by mistake.
+        let r = officer
+            .upload(&leaf_url(&binary, "evidence"), "file", "kehoach.pdf", pdf)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(evidence_rows(&app).await, (1, 1));
+        let file_id = app.store().unit_evidence(stp).await.unwrap()[0].id;
+        for (code, status) in [
+            ("NOPE", StatusCode::NOT_FOUND),
+            (survey.as_str(), StatusCode::FORBIDDEN),
+            (external.as_str(), StatusCode::FORBIDDEN),
+        ] {
+            let r = officer
+                .post(
+                    &leaf_url(code, "cite"),
+                    &[
+                        ("evidence_id", &file_id.to_string()),
+                        ("reference", "tr. 2"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, status, "cite on {code}: {}", r.body);
+        }
+        assert_eq!(evidence_rows(&app).await, (1, 1));
+        let citations = app.store().citations(period, stp).await.unwrap();
+        assert_eq!(citations.len(), 1);
+        assert_eq!(citations[0].leaf_code, binary);
+
+        // After the submission, neither an upload nor a citation gets through.
+        sqlx::query("UPDATE period_units SET submitted_at = $1 WHERE unit_id = $2")
+            .bind(parindex_store::now_ms())
+            .bind(stp)
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let tiered = leaf_of_kind(&set, |r| matches!(r, RuleSpec::TieredPercent { .. }));
+        let r = officer
+            .upload(&leaf_url(&tiered, "evidence"), "file", "b.pdf", pdf)
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = officer
+            .post(
+                &leaf_url(&tiered, "cite"),
+                &[("evidence_id", &file_id.to_string())],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert_eq!(evidence_rows(&app).await, (1, 1));
+        app
+    }
+);
