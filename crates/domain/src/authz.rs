@@ -35,8 +35,8 @@ pub enum Action {
     EditSelfAssessment { unit_id: i64 },
     /// Approve and submit a unit's self-assessment (the unit head).
     SubmitSelfAssessment { unit_id: i64 },
-    /// Open a unit's evidence files: only that unit, the appraisers, the secretariat and the
-    /// council (not the read-only viewer).
+    /// Open a unit's evidence files: only that unit, its assigned appraisers, the secretariat
+    /// and the council (not the read-only viewer, not the system administrator).
     ViewEvidence { unit_id: i64 },
     /// Assign appraisers, move the period through its stages, record the approval decision,
     /// publish, reopen a published unit and correct it.
@@ -106,9 +106,13 @@ impl Actor {
                         return Access::NotFound;
                     }
                     true
+                } else if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
+                    // Their own agency's sheet is not theirs to read as an appraiser.
+                    return Access::Forbidden;
                 } else {
-                    // Appraisers, the secretariat and the council read every unit's sheet;
-                    // the survey operator and external providers have no business there.
+                    // Appraisers (only on units assigned to them: the handler checks the
+                    // stored assignments), the secretariat and the council read a unit's
+                    // sheet; the survey operator and external providers have no business there.
                     matches!(
                         role,
                         Role::SystemAdmin
@@ -125,13 +129,14 @@ impl Actor {
                         return Access::NotFound;
                     }
                     true
+                } else if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
+                    return Access::Forbidden;
                 } else {
+                    // Issue 4: the unit, the appraisers (assigned ones, checked by the handler),
+                    // the secretariat and the council; not the system administrator.
                     matches!(
                         role,
-                        Role::SystemAdmin
-                            | Role::Secretariat
-                            | Role::Appraiser
-                            | Role::CouncilMember
+                        Role::Secretariat | Role::Appraiser | Role::CouncilMember
                     )
                 }
             }
@@ -251,6 +256,36 @@ mod tests {
         assert_eq!(a.may(Action::ViewUnit { unit_id: 8 }), Access::NotFound);
         assert_eq!(a.may(Action::ManageUnits), Access::Forbidden);
         assert_eq!(a.unit_restriction(), Some(7));
+    }
+
+    #[test]
+    fn evidence_is_for_the_unit_its_appraisers_the_secretariat_and_the_council() {
+        let appraiser = actor(Role::Appraiser, Some(3));
+        for action in [
+            Action::ViewEvidence { unit_id: 3 },
+            Action::ViewSelfAssessment { unit_id: 3 },
+        ] {
+            // Never their own agency through the appraiser's grant.
+            assert_eq!(appraiser.may(action), Access::Forbidden);
+        }
+        assert_eq!(
+            appraiser.may(Action::ViewEvidence { unit_id: 4 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            actor(Role::SystemAdmin, None).may(Action::ViewEvidence { unit_id: 4 }),
+            Access::Forbidden
+        );
+        assert_eq!(
+            actor(Role::Viewer, None).may(Action::ViewEvidence { unit_id: 4 }),
+            Access::Forbidden
+        );
+        for role in [Role::Secretariat, Role::CouncilMember] {
+            assert_eq!(
+                actor(role, None).may(Action::ViewEvidence { unit_id: 4 }),
+                Access::Allowed
+            );
+        }
     }
 
     #[test]

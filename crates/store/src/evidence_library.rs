@@ -85,6 +85,26 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Whether a file is cited on the sheet of a unit, in a period, that `appraiser_id` is
+    /// assigned to there: what lets an appraiser open the file.
+    pub async fn evidence_cited_for_appraiser(
+        &self,
+        evidence_id: i64,
+        appraiser_id: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM evidence_citations c JOIN appraisal_assignments a \
+             ON a.period_id = c.period_id AND a.unit_id = c.unit_id \
+             WHERE c.evidence_id = $1 AND a.appraiser_id = $2",
+        )
+        .bind(evidence_id)
+        .bind(appraiser_id)
+        .fetch_one(self.pool())
+        .await?;
+        let n: i64 = row.try_get(0)?;
+        Ok(n > 0)
+    }
+
     /// Every citation of a unit's sheet in a period, by leaf code.
     pub async fn citations(
         &self,

@@ -219,9 +219,18 @@ pub async fn download(
     Query(q): Query<DownloadQuery>,
 ) -> Result<Response, WebError> {
     let file = state.store.evidence_file(id).await?;
-    user.require(Action::ViewEvidence {
+    let actor = user.require(Action::ViewEvidence {
         unit_id: file.unit_id,
     })?;
+    // An appraiser opens a file only where it is cited on a sheet assigned to them.
+    if actor.role() == parindex_domain::Role::Appraiser
+        && !state
+            .store
+            .evidence_cited_for_appraiser(file.id, user.user_id())
+            .await?
+    {
+        return Err(WebError::NotFound);
+    }
     let download = state
         .evidence
         .get(&file.sha256)

@@ -547,6 +547,29 @@ fn sheet_page(
     }
 }
 
+/// An appraiser reads a unit's sheet and report only on a unit assigned to them in the period
+/// (any node of it); elsewhere the unit answers 404, like any object outside their scope.
+/// Other roles are settled by the policy alone.
+pub(crate) async fn require_assignment_if_appraiser(
+    state: &AppState,
+    user: &CurrentUser,
+    period_id: i64,
+    unit_id: i64,
+) -> Result<(), WebError> {
+    if user.actor()?.role() != parindex_domain::Role::Appraiser {
+        return Ok(());
+    }
+    let mine = state
+        .store
+        .assignments_of(period_id, user.user_id())
+        .await?;
+    if mine.iter().any(|a| a.unit_id == unit_id) {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
 /// Where a unit user starts: their newest period's sheet.
 pub async fn mine(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     let actor = user.actor()?;
@@ -571,6 +594,7 @@ pub async fn show(
     Query(q): Query<OkQuery>,
 ) -> Result<Response, WebError> {
     user.require(Action::ViewSelfAssessment { unit_id })?;
+    require_assignment_if_appraiser(&state, &user, period_id, unit_id).await?;
     let sheet = load_sheet(&state, period_id, unit_id).await?;
     super::render(&sheet_page(
         &state,
@@ -977,6 +1001,7 @@ pub async fn report(
     Path((period_id, unit_id, format)): Path<(i64, i64, String)>,
 ) -> Result<Response, WebError> {
     user.require(Action::ViewSelfAssessment { unit_id })?;
+    require_assignment_if_appraiser(&state, &user, period_id, unit_id).await?;
     let sheet = load_sheet(&state, period_id, unit_id).await?;
     let report = report_of(&state, &sheet)?;
     let stem = format!(

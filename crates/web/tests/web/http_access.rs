@@ -253,3 +253,88 @@ web_test!(
         app
     }
 );
+
+web_test!(
+    a_unit_s_sheet_and_evidence_are_for_its_assigned_appraisers_not_the_administrator,
+    |app: TestApp| async move {
+        let period = crate::http_self_assessment::open_period(&app).await;
+        let stp = app.seed.unit_stp;
+        let snv = app.seed.unit_snv;
+        let set = parindex_formats::parse_index_set_file(
+            include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml").as_bytes(),
+        )
+        .unwrap();
+        let set = parindex_domain::IndexSet::from_doc(&set, None).unwrap();
+        let leaf = set
+            .leaves()
+            .find(|l| matches!(l.rule, Some(parindex_domain::rules::RuleSpec::Binary)))
+            .unwrap()
+            .code
+            .clone();
+        let mut officer = app.login_as("canbo.stp").await;
+        let r = officer
+            .upload(
+                &format!("/periods/{period}/units/{stp}/leaves/{leaf}/evidence"),
+                "file",
+                "kehoach.pdf",
+                b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let file = app.store().unit_evidence(stp).await.unwrap()[0].id;
+        let paths = [
+            format!("/periods/{period}/units/{stp}/sheet"),
+            format!("/evidence/{file}"),
+            format!("/evidence/{file}?inline=1"),
+            format!("/periods/{period}/units/{stp}/report/pdf"),
+            format!("/periods/{period}/units/{stp}/report/xlsx"),
+        ];
+        // (account, expected on each path) before any assignment: the appraiser is not
+        // assigned to STP, so it is a foreign object to them; the administrator reads the
+        // sheet but never the evidence; the viewer likewise.
+        let expected: [(&str, [StatusCode; 5]); 6] = [
+            ("thamdinh", [NF, NF, NF, NF, NF]),
+            ("admin", [OK, NO, NO, OK, OK]),
+            ("lanhdao", [OK, NO, NO, OK, OK]),
+            ("thuky", [OK; 5]),
+            ("hoidong", [OK; 5]),
+            ("canbo.stp", [OK; 5]),
+        ];
+        let mut failures = Vec::new();
+        let check = |failures: &mut Vec<String>, who: &str, path: &str, want, got| {
+            if want != got {
+                failures.push(format!("{who} GET {path}: expected {want}, got {got}"));
+            }
+        };
+        for (who, statuses) in &expected {
+            let mut client = app.login_as(who).await;
+            for (path, want) in paths.iter().zip(statuses) {
+                let got = client.get(path).await.status;
+                check(&mut failures, who, path, *want, got);
+            }
+        }
+        // Their own agency's sheet: refused outright, assignment or not.
+        let mut appraiser = app.login_as("thamdinh").await;
+        let own = format!("/periods/{period}/units/{snv}/sheet");
+        let got = appraiser.get(&own).await.status;
+        check(&mut failures, "thamdinh", &own, NO, got);
+
+        // Assigned on one domain of STP: the sheet, the report and the evidence open.
+        let first_domain = set.domains().next().unwrap().code.clone();
+        let mut tx = app
+            .store()
+            .begin_write(parindex_store::AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.add_assignments(period, &[(app.seed.users["thamdinh"], stp, first_domain)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for path in &paths {
+            let got = appraiser.get(path).await.status;
+            check(&mut failures, "thamdinh (assigned)", path, OK, got);
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        app
+    }
+);

@@ -20,7 +20,7 @@ fn so_set() -> IndexSet {
 }
 
 /// Publishes the shipped departments set and opens a period around today; returns its id.
-async fn open_period(app: &TestApp) -> i64 {
+pub(crate) async fn open_period(app: &TestApp) -> i64 {
     let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
     let mut tx = app
         .store()
@@ -816,10 +816,12 @@ web_test!(
         assert!(d.body.starts_with("%PDF"));
         let inline = officer.get(&format!("/evidence/{file_id}?inline=1")).await;
         assert!(inline.header("content-disposition").starts_with("inline;"));
-        // Who may see it: the unit, the appraisers, the secretariat and the council; not the viewer
-        // nor another unit.
+        // Who may see it: the unit, its assigned appraisers, the secretariat and the council;
+        // not the viewer, the administrator, an unassigned appraiser, nor another unit
+        // (http_access checks the assignment both ways).
         for (who, status) in [
-            ("thamdinh", StatusCode::OK),
+            ("thamdinh", StatusCode::NOT_FOUND),
+            ("admin", StatusCode::FORBIDDEN),
             ("thuky", StatusCode::OK),
             ("hoidong", StatusCode::OK),
             ("lanhdao", StatusCode::FORBIDDEN),
