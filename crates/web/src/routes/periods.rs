@@ -217,13 +217,20 @@ pub async fn create(
         return refuse(lang.t("periods.no_sets").into()).await;
     }
     // The units ticked on the form (`unit_<id>` fields); without any, every active unit of the
-    // groups with a set. A ticked unit must be active and in one of those groups.
-    let eligible: Vec<i64> = state
+    // groups with a set. The form ticks every unit, so a ticked unit of a group left without a
+    // set ("not evaluated") is left out and named in a notice; a ticked unit that is inactive
+    // or unknown is refused, named by its code.
+    let all_units = state
         .store
-        .list_units(&UnitFilter::default())
-        .await?
-        .into_iter()
-        .filter(|u| sets.iter().any(|(g, _)| *g == u.group_code))
+        .list_units(&UnitFilter {
+            include_inactive: true,
+            ..UnitFilter::default()
+        })
+        .await?;
+    let has_set = |group: &str| sets.iter().any(|(g, _)| g == group);
+    let eligible: Vec<i64> = all_units
+        .iter()
+        .filter(|u| u.active && has_set(&u.group_code))
         .map(|u| u.id)
         .collect();
     let ticked: Vec<i64> = form
@@ -232,11 +239,21 @@ pub async fn create(
         .filter_map(|k| k.strip_prefix("unit_"))
         .filter_map(|id| id.parse::<i64>().ok())
         .collect();
+    let mut skipped: Vec<String> = Vec::new();
     let units: Vec<i64> = if form.sets.keys().any(|k| k.starts_with("unit_")) {
-        if let Some(bad) = ticked.iter().find(|id| !eligible.contains(id)) {
-            return refuse(format!("{} ({bad})", lang.t("periods.bad_unit"))).await;
+        let mut chosen = Vec::new();
+        for id in ticked {
+            let unit = all_units.iter().find(|u| u.id == id);
+            match unit {
+                Some(u) if eligible.contains(&id) => chosen.push(u.id),
+                Some(u) if u.active => skipped.push(u.code.clone()),
+                Some(u) => {
+                    return refuse(format!("{} ({})", lang.t("periods.bad_unit"), u.code)).await;
+                }
+                None => return refuse(format!("{} ({id})", lang.t("periods.bad_unit"))).await,
+            }
         }
-        ticked
+        chosen
     } else {
         eligible
     };
@@ -264,7 +281,13 @@ pub async fn create(
         Err(e) => return refuse(WebError::from(e).message(lang)).await,
     };
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/periods/{}?ok=created", period.id)).into_response())
+    skipped.sort();
+    let notice = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!("&skipped={}", crate::page::url_encode(&skipped.join(",")))
+    };
+    Ok(Redirect::to(&format!("/periods/{}?ok=created{notice}", period.id)).into_response())
 }
 
 /// One line of the progress board.
@@ -289,6 +312,8 @@ struct ShowPage {
     group: String,
     error: Option<String>,
     stage: super::workflow::StagePanel,
+    /// Ticked units left out at creation because their group has no set.
+    skipped: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -296,6 +321,9 @@ pub struct BoardQuery {
     ok: Option<String>,
     #[serde(default)]
     group: String,
+    /// Codes of ticked units left out at creation (their group has no set).
+    #[serde(default)]
+    skipped: String,
 }
 
 /// The progress board: every unit with its stage, % complete, last activity and submission.
@@ -306,7 +334,27 @@ pub async fn show(
     Query(q): Query<BoardQuery>,
 ) -> Result<Response, WebError> {
     user.require(Action::ManagePeriods)?;
-    super::render(&show_page(&state, &user, id, q.ok.as_deref(), &q.group, None).await?)
+    let mut page = show_page(&state, &user, id, q.ok.as_deref(), &q.group, None).await?;
+    if !q.skipped.is_empty() {
+        // Only codes of real units outside the period: the query cannot put other text here.
+        let known = state
+            .store
+            .list_units(&UnitFilter {
+                include_inactive: true,
+                ..UnitFilter::default()
+            })
+            .await?;
+        page.skipped = q
+            .skipped
+            .split(',')
+            .filter(|c| {
+                known.iter().any(|u| u.code == *c)
+                    && !page.rows.iter().any(|r| r.unit.unit_code == *c)
+            })
+            .map(str::to_owned)
+            .collect();
+    }
+    super::render(&page)
 }
 
 async fn show_page(
@@ -377,6 +425,7 @@ async fn show_page(
         sets,
         rows,
         error,
+        skipped: Vec::new(),
     })
 }
 

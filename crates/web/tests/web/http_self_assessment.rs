@@ -928,9 +928,9 @@ web_test!(
             ("self_close", "30/12/2026"),
             ("set_SO", set_id.as_str()),
         ];
-        // A district cannot take part with only the departments' set.
+        // A ticked unit that does not exist is refused, and nothing is created.
         let mut bad = base.to_vec();
-        bad.push((&huyen, "1"));
+        bad.push(("unit_999999", "1"));
         let r = secretariat.post("/periods", &bad).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(app.store().list_periods().await.unwrap().is_empty());
@@ -947,6 +947,53 @@ web_test!(
                 .collect::<Vec<_>>(),
             ["STP"]
         );
+
+        // The form as the page sends it by default: every unit ticked, only the departments'
+        // set chosen. The districts (no set) are left out and named by code, not refused.
+        let form = secretariat.get("/periods").await.body;
+        let ticked: Vec<String> = form
+            .split("name=\"unit_")
+            .skip(1)
+            .filter(|rest| rest.split('>').next().unwrap_or("").contains("checked"))
+            .map(|rest| format!("unit_{}", rest.split('"').next().unwrap()))
+            .collect();
+        assert!(
+            ticked.contains(&huyen) && ticked.contains(&stp),
+            "{ticked:?}"
+        );
+        let mut default_form = base.to_vec();
+        default_form[0] = ("name", "Kỳ mặc định");
+        for t in &ticked {
+            default_form.push((t.as_str(), "1"));
+        }
+        let r = secretariat.post("/periods", &default_form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let created = secretariat.get(r.location()).await;
+        assert_eq!(created.status, StatusCode::OK);
+        assert!(
+            created
+                .body
+                .contains("thuộc nhóm chưa chọn bộ chỉ số: H-EAKAR"),
+            "the notice names the districts left out by code"
+        );
+        let period = r
+            .location()
+            .trim_start_matches("/periods/")
+            .split('?')
+            .next()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap();
+        let mut codes: Vec<String> = app
+            .store()
+            .period_units(period)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.unit_code)
+            .collect();
+        codes.sort();
+        assert_eq!(codes, ["SNV", "STP"]);
         app
     }
 );
