@@ -468,6 +468,32 @@ fn domains_of(sheet: &Sheet) -> Vec<DomainView> {
         .collect()
 }
 
+fn sheet_self_total(sheet: &Sheet) -> String {
+    let milli: i64 = sheet.entries.values().filter_map(|e| e.score_milli).sum();
+    Points::from_millipoints(milli).display_vi()
+}
+
+/// The sheet's progress as the autosave script shows it after a save, counted exactly as
+/// the page counts it (overall and per domain: filled, with evidence, needing an explanation).
+fn progress_json(sheet: &Sheet) -> serde_json::Value {
+    let domains = domains_of(sheet);
+    let sum = |f: fn(&DomainView) -> usize| domains.iter().map(f).sum::<usize>();
+    json!({
+        "filled": sum(|d| d.filled),
+        "total": sum(|d| d.total),
+        "with_evidence": sum(|d| d.with_evidence),
+        "needs_explanation": sum(|d| d.needs_explanation),
+        "self_total": sheet_self_total(sheet),
+        "domains": domains.iter().map(|d| json!({
+            "code": d.code,
+            "filled": d.filled,
+            "total": d.total,
+            "with_evidence": d.with_evidence,
+            "needs_explanation": d.needs_explanation,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 #[derive(Template)]
 #[template(path = "self_assessment_sheet.html")]
 struct SheetPage {
@@ -479,6 +505,8 @@ struct SheetPage {
     domains: Vec<DomainView>,
     filled: usize,
     total: usize,
+    with_evidence: usize,
+    needs_explanation: usize,
     self_total: String,
     editable: bool,
     refusal: Option<String>,
@@ -509,7 +537,6 @@ fn sheet_page(
         unit_id: sheet.unit.unit_id,
     });
     let domains = domains_of(sheet);
-    let self_total: i64 = sheet.entries.values().filter_map(|e| e.score_milli).sum();
     let mut p = Page::for_user(state, user, "sheet.title").with_notice(ok);
     p.title = format!("{} — {}", sheet.unit.unit_name, sheet.period.name);
     let missing = missing.unwrap_or_default();
@@ -517,7 +544,9 @@ fn sheet_page(
         p,
         filled: domains.iter().map(|d| d.filled).sum(),
         total: domains.iter().map(|d| d.total).sum(),
-        self_total: Points::from_millipoints(self_total).display_vi(),
+        with_evidence: domains.iter().map(|d| d.with_evidence).sum(),
+        needs_explanation: domains.iter().map(|d| d.needs_explanation).sum(),
+        self_total: sheet_self_total(sheet),
         editable: may_edit && check.is_ok(),
         refusal: if may_edit { check.clone().err() } else { None },
         can_submit: user.can(Action::SubmitSelfAssessment {
@@ -682,7 +711,7 @@ pub async fn save_leaf(
 ) -> Result<Response, WebError> {
     user.require(Action::EditSelfAssessment { unit_id })?;
     let json_reply = wants_json(&headers);
-    let sheet = load_sheet(&state, period_id, unit_id).await?;
+    let mut sheet = load_sheet(&state, period_id, unit_id).await?;
     let lang = user.ctx.lang;
     let fail = |status: StatusCode,
                 message: String,
@@ -799,8 +828,23 @@ pub async fn save_leaf(
     };
     tx.commit().await?;
     if json_reply {
+        // Progress from what is stored now (this save and any other officer's).
+        sheet.entries = state
+            .store
+            .leaf_entries(period_id, unit_id)
+            .await?
+            .into_iter()
+            .map(|e| (e.leaf_code.clone(), e))
+            .collect();
+        let leaf_needs = sheet.entries.get(&code).is_some_and(|e| {
+            !e.not_applicable
+                && e.note.trim().is_empty()
+                && !sheet.citations.iter().any(|c| c.leaf_code == code)
+        });
         return Ok(Json(json!({
             "ok": true,
+            "progress": progress_json(&sheet),
+            "needs_explanation": leaf_needs,
             "version": new_version,
             "score": score.points.map(|p| p.display_vi()).unwrap_or_else(|| "Không áp dụng".into()),
             // The same text the page renders: "0,50 / 0,50", or "Không áp dụng".

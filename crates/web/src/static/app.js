@@ -14,6 +14,24 @@
   // Autosave of a self-assessment leaf: the form posts itself in the background when a value
   // changes. The server computes the score; on a conflict or a refusal the message is shown
   // and what the user typed stays in the form.
+  // The counts of the sheet (overall and per domain) from the server's reply to a save.
+  function showProgress(progress) {
+    var all = [{ code: "all", filled: progress.filled, with_evidence: progress.with_evidence, needs_explanation: progress.needs_explanation }];
+    all.concat(progress.domains || []).forEach(function (d) {
+      Array.prototype.forEach.call(document.querySelectorAll("[data-domain='" + d.code + "']"), function (box) {
+        var set = function (name, value) {
+          Array.prototype.forEach.call(box.querySelectorAll("[data-progress=" + name + "]"), function (el) { el.textContent = value; });
+        };
+        set("filled", d.filled);
+        set("evidence", d.with_evidence);
+        set("explain", d.needs_explanation);
+        var flag = box.querySelector("[data-progress-if=explain]");
+        if (flag) flag.hidden = d.needs_explanation === 0;
+      });
+    });
+    var total = document.querySelector("[data-testid=self-total]");
+    if (total && progress.self_total) total.textContent = progress.self_total;
+  }
   function save(form) {
     var status = form.querySelector(".save-status");
     var body = new URLSearchParams(new FormData(form));
@@ -36,6 +54,9 @@
         form.querySelector("input[name=version]").value = data.version;
         form.querySelector(".score-value").textContent = data.score_text;
         form.querySelector(".explanation").textContent = data.explanation;
+        var needs = form.querySelector(".leaf-needs");
+        if (needs) needs.hidden = !data.needs_explanation;
+        if (data.progress) showProgress(data.progress);
         status.textContent = "✔";
         status.className = "save-status ok";
       } else {

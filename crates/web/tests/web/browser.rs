@@ -289,6 +289,22 @@ async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
         score.starts_with(&set.node(&binary).unwrap().max.display_vi()),
         "{score}"
     );
+    // The progress follows the save without a reload: one leaf filled, and it needs an
+    // explanation (no note, no evidence yet); the self total is the leaf's points.
+    let progress = b.wait_for_text("[data-testid=progress]", "1/").await;
+    let overall = |name: &str| format!("[data-testid=progress] [data-progress={name}]");
+    assert_eq!(b.text(&overall("explain")).await, "1", "{progress}");
+    assert_eq!(b.text(&overall("evidence")).await, "0", "{progress}");
+    let domain = set.domain_of(&binary).unwrap().code.clone();
+    let in_domain = format!("[data-testid='progress-{domain}'] [data-progress=filled]");
+    assert_eq!(b.text(&in_domain).await, "1");
+    assert_eq!(
+        b.text("[data-testid=self-total]").await,
+        set.node(&binary).unwrap().max.display_vi()
+    );
+    // The page was not reloaded: a marker set now is still there at the end of the typing.
+    b.execute("window.parindexNoReload = true; return null")
+        .await;
     // Tiered: 18 of 20 → the tier's points, with the explanation, no reload.
     b.fill(&format!("{} input[name=numerator]", leaf(&tiered)), "18")
         .await;
@@ -305,6 +321,13 @@ async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
         .await;
     b.wait_for_text(&format!("[data-testid='score-{count}']"), "/")
         .await;
+    b.wait_for_text("[data-testid=progress]", "3/").await;
+    assert_eq!(b.text(&overall("explain")).await, "3");
+    assert_eq!(
+        b.execute("return window.parindexNoReload === true").await,
+        serde_json::Value::Bool(true),
+        "the progress changed without a page reload"
+    );
     // The server holds what the page shows.
     let entry = store
         .leaf_entry(period.id, stp, &tiered)
