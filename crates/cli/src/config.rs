@@ -80,7 +80,8 @@ pub struct ServeArgs {
     /// The province's name, shown in the header.
     #[arg(long, env = "PARINDEX_PROVINCE_NAME")]
     pub province_name: Option<String>,
-    /// The public URL; an https:// URL makes cookies Secure.
+    /// The public URL: the start of survey links and QR codes and of links in e-mails; an
+    /// https:// URL makes cookies Secure.
     #[arg(long, env = "PARINDEX_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Minutes of inactivity that end a session.
@@ -153,6 +154,7 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
             .public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
+        public_url: args.public_url.clone().filter(|u| !u.trim().is_empty()),
         session_idle_timeout: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
         session_absolute_timeout: Duration::from_secs(args.session_max_hours.max(1) * 3600),
         max_upload_bytes: args.max_upload_mb.max(1).saturating_mul(1024 * 1024),

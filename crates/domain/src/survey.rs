@@ -1,13 +1,14 @@
 //! The sociological survey (DOMAIN §5): questionnaires and their answers, the compact form a
 //! response's answers are stored in, the sample-size helper, quality checks, and the scoring of
 //! a survey leaf: max × (weighted) mean of the normalised valid answers, with the number of
-//! answers and a 95% confidence interval. Exact decimals throughout; pure.
+//! responses and a 95% confidence interval. Exact decimals throughout; pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::appraisal::Stage;
 use crate::{InvalidInput, Points};
 
 /// One closed answer of a question: its code (A, B, …), its label, and its value in percent
@@ -198,7 +199,8 @@ pub fn sample_size(population: u64, margin: Decimal) -> u64 {
     u64::try_from(up).unwrap_or(population).min(population)
 }
 
-/// One valid or "don't know" answer about a unit's leaf, from a respondent group.
+/// One response's observation of a unit's leaf, from a respondent group: the mean of its
+/// valid answers on the leaf (see [`response_observations`]), or "don't know".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeafAnswer {
     pub group: String,
@@ -206,7 +208,40 @@ pub struct LeafAnswer {
     pub percent: Option<Decimal>,
 }
 
-/// Per respondent group: count and mean (as a fraction 0–1) of its valid answers.
+/// One response's observations: for each (evaluated unit, leaf) it answered about, the mean
+/// of its valid answers to that leaf's questions, or `None` ("don't know") when every answer
+/// there was "don't know". A leaf asked about in several questions thus counts each
+/// respondent once, so n, the minimum sample and the interval are about responses, not
+/// answers (three questions on a leaf would otherwise triple one person's weight and narrow
+/// the interval as if three people had answered). Unknown questions and options are ignored.
+pub fn response_observations(
+    doc: &QuestionnaireDoc,
+    answers: &ResponseAnswers,
+) -> BTreeMap<(i64, String), Option<Decimal>> {
+    let mut per_leaf: BTreeMap<(i64, String), Vec<Option<Decimal>>> = BTreeMap::new();
+    for (unit_id, by_question) in &answers.0 {
+        for (question, option) in by_question {
+            let (Some(q), Ok(percent)) = (doc.question(question), doc.value_of(question, option))
+            else {
+                continue;
+            };
+            per_leaf
+                .entry((*unit_id, q.leaf_code.clone()))
+                .or_default()
+                .push(percent);
+        }
+    }
+    per_leaf
+        .into_iter()
+        .map(|(key, values)| {
+            let valid: Vec<Decimal> = values.into_iter().flatten().collect();
+            (key, mean(&valid))
+        })
+        .collect()
+}
+
+/// Per respondent group: count and mean (as a fraction 0–1) of its valid observations (one
+/// per response).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupMean {
     pub group: String,
@@ -219,7 +254,9 @@ pub struct GroupMean {
 /// The survey result of one leaf for one unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeafSurveyScore {
+    /// Responses with at least one valid answer on the leaf.
     pub valid: usize,
+    /// Responses that answered the leaf with "don't know" only.
     pub dont_know: usize,
     /// The (weighted) mean of the normalised answers, 0–1.
     pub mean: Option<Decimal>,
@@ -235,10 +272,11 @@ pub struct LeafSurveyScore {
 /// z for a two-sided 95% interval.
 const Z95: Decimal = Decimal::from_parts(196, 0, 0, false, 2);
 
-/// Scores a survey leaf: max × mean of the normalised valid answers. With `weights` (group →
-/// weight), the mean is Σ wₘ·meanₘ / Σ wₘ over the groups that have valid answers; without,
-/// every valid answer counts once. "Don't know" never counts. `min_sample` is the number of
-/// valid answers below which the secretariat is warned.
+/// Scores a survey leaf: max × mean of the normalised valid observations, one per response
+/// (see [`response_observations`]). With `weights` (group → weight), the mean is
+/// Σ wₘ·meanₘ / Σ wₘ over the groups that have valid observations; without, every valid
+/// response counts once. "Don't know" never counts. `min_sample` is the number of valid
+/// responses below which the secretariat is warned.
 pub fn score_leaf(
     max: Points,
     answers: &[LeafAnswer],
@@ -368,6 +406,25 @@ fn sqrt(x: Decimal) -> Option<Decimal> {
         guess = next;
     }
     Some(guess)
+}
+
+/// Why the survey's data can no longer change: the period has reached council review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Dữ liệu khảo sát đã được chốt từ khi Hội đồng xem xét kết quả (giai đoạn hiện tại: {}): không thể nhận, nhập hay nhập tệp phiếu, cũng không thể loại hoặc tính lại phiếu.",
+    .0.label_vi()
+)]
+pub struct SurveyFrozen(pub Stage);
+
+/// Whether responses may be added and exclusions changed at `stage`. The council reviews,
+/// and then approves and publishes, results that include the survey part, so from council
+/// review on the survey's inputs are frozen: a response or an exclusion after that would
+/// move figures the council has already seen.
+pub fn check_survey_write(stage: Stage) -> Result<(), SurveyFrozen> {
+    match stage {
+        Stage::CouncilReview | Stage::Approved | Stage::Published => Err(SurveyFrozen(stage)),
+        Stage::SelfAssessment | Stage::Round(_) | Stage::Explanation(_) => Ok(()),
+    }
 }
 
 /// Why a response is flagged for the secretariat's attention.

@@ -71,6 +71,17 @@ pub struct SurveyResponse {
     pub exclusion_reason: Option<String>,
 }
 
+impl SurveyResponse {
+    /// Whether the response counts (in scores, progress and quality checks): submitted, not
+    /// excluded, and for paper only the first entry of a double entry (the second is a check
+    /// of the first, so it is meant to be identical and is no second respondent).
+    pub fn counts(&self) -> bool {
+        self.status == "submitted"
+            && self.excluded_at.is_none()
+            && (self.channel != "paper" || self.entry_no == 1)
+    }
+}
+
 /// A response to add in bulk (paper entry, import).
 #[derive(Debug, Clone)]
 pub struct NewResponse {
@@ -328,9 +339,13 @@ impl Store {
     }
 
     /// A fingerprint of everything a period's survey score depends on: counts, maxima and
-    /// sums of ids and times of responses, exclusions, groups, questionnaires and the period's
-    /// settings. Any write to any of them moves at least one value, so a cached score is
-    /// reused only while it is still right, whichever instance wrote.
+    /// sums of ids and times of responses and exclusions, every group's (id, weight) and every
+    /// questionnaire's (id, last change), and the period's version (its survey settings).
+    /// Groups and questionnaires are listed row by row rather than summed: a period has a
+    /// handful of them, and a sum lets two edits cancel out (swapping two groups' weights
+    /// left it unchanged, so a stale score was served). Any write to any of them moves at
+    /// least one value, so a cached score is reused only while it is still right, whichever
+    /// instance wrote.
     pub async fn survey_fingerprint(&self, period_id: i64) -> Result<Vec<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(r.id), 0) AS BIGINT), \
@@ -342,23 +357,70 @@ impl Store {
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
-        let setup = sqlx::query(
-            "SELECT CAST(COALESCE((SELECT SUM(weight_milli + id) FROM survey_groups WHERE period_id = $1), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT MAX(updated_at) FROM questionnaires WHERE period_id = $1), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT COUNT(*) FROM survey_groups WHERE period_id = $1), 0) AS BIGINT), \
-             CAST(COALESCE((SELECT version FROM periods WHERE id = $1), 0) AS BIGINT)",
+        let mut values = Vec::with_capacity(16);
+        for i in 0..5 {
+            values.push(row.try_get::<i64, _>(i)?);
+        }
+        let version = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT version FROM periods WHERE id = $1), 0) AS BIGINT)",
         )
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
-        let mut values = Vec::with_capacity(9);
-        for i in 0..5 {
-            values.push(row.try_get::<i64, _>(i)?);
+        values.push(version.try_get::<i64, _>(0)?);
+        // A marker between the lists keeps "one more group" from reading as "one more
+        // questionnaire".
+        let groups = sqlx::query(
+            "SELECT id, weight_milli FROM survey_groups WHERE period_id = $1 ORDER BY id",
+        )
+        .bind(period_id)
+        .fetch_all(self.pool())
+        .await?;
+        values.push(-1);
+        for g in &groups {
+            values.push(g.try_get::<i64, _>(0)?);
+            values.push(g.try_get::<i64, _>(1)?);
         }
-        for i in 0..4 {
-            values.push(setup.try_get::<i64, _>(i)?);
+        let questionnaires = sqlx::query(
+            "SELECT id, updated_at FROM questionnaires WHERE period_id = $1 ORDER BY id",
+        )
+        .bind(period_id)
+        .fetch_all(self.pool())
+        .await?;
+        values.push(-2);
+        for q in &questionnaires {
+            values.push(q.try_get::<i64, _>(0)?);
+            values.push(q.try_get::<i64, _>(1)?);
         }
         Ok(values)
+    }
+
+    /// Calls `each` with the source key and answers of every response of a questionnaire
+    /// whose key starts with `prefix_a` or `prefix_b` (plain prefixes: letters, digits and
+    /// `:` only), streamed rather than collected, so checking a re-import of a million rows
+    /// does not hold them all at once.
+    pub async fn for_each_keyed_response(
+        &self,
+        questionnaire_id: i64,
+        prefix_a: &str,
+        prefix_b: &str,
+        mut each: impl FnMut(&str, &str),
+    ) -> Result<(), StoreError> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
+            "SELECT source_key, answers FROM survey_responses \
+             WHERE questionnaire_id = $1 AND (source_key LIKE $2 OR source_key LIKE $3)",
+        )
+        .bind(questionnaire_id)
+        .bind(format!("{prefix_a}%"))
+        .bind(format!("{prefix_b}%"))
+        .fetch(self.pool());
+        while let Some(row) = rows.try_next().await? {
+            let key: String = row.try_get(0)?;
+            let answers: String = row.try_get(1)?;
+            each(&key, &answers);
+        }
+        Ok(())
     }
 
     /// Jobs waiting for a worker (after a restart, for instance), oldest first.

@@ -11,6 +11,10 @@ pub struct WebConfig {
     pub demo: bool,
     /// Sets `Secure` on cookies; on when the public URL is https.
     pub secure_cookies: bool,
+    /// The address the public reaches the server at (`PARINDEX_PUBLIC_URL`, e.g.
+    /// `https://cchc.example.gov.vn`), used for survey links and QR codes; without it they
+    /// are built from the request's host.
+    pub public_url: Option<String>,
     /// A session unused this long is ended.
     pub session_idle_timeout: Duration,
     /// A session this old is ended, however active.
@@ -36,6 +40,7 @@ impl Default for WebConfig {
             province_name: "Chỉ số cải cách hành chính".into(),
             demo: false,
             secure_cookies: false,
+            public_url: None,
             session_idle_timeout: Duration::from_secs(30 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             login_max_failures_per_account: 5,

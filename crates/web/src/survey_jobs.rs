@@ -6,7 +6,9 @@
 //! row is refused whole and nothing is saved. Pass 2 turns the rows into responses, in chunks
 //! of [`CHUNK_ROWS`] handed from a parsing thread to the database through a small channel, all
 //! inside one transaction that also records the outcome. Responses carry a source key (the
-//! respondent id, or the file hash and row number), so importing a file again adds nothing.
+//! respondent id, or the file hash and row number), so importing a file again adds nothing;
+//! pass 1 reports as a bad row a key that comes back (earlier in the file, or already saved)
+//! with different answers, which would otherwise be dropped without a word.
 //!
 //! Progress lives in memory ([`JobProgress`]); the database holds the final status.
 
@@ -15,7 +17,8 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use futures_util::TryStreamExt;
-use parindex_domain::survey::QuestionnaireDoc;
+use parindex_domain::appraisal::Stage;
+use parindex_domain::survey::{QuestionnaireDoc, check_survey_write};
 use parindex_domain::text::parse_date_vi;
 use parindex_store::audit::AuditActor;
 use parindex_store::evidence::EvidenceStore;
@@ -243,6 +246,26 @@ impl ImportPlan {
     }
 }
 
+/// The key that makes a response's import idempotent: its respondent id, or without one the
+/// file's hash and the row number.
+fn source_key(value: &RowValue, sha: &str, row: usize) -> String {
+    match &value.respondent {
+        Some(id) => format!("id:{id}"),
+        None => format!("{sha}:{row}"),
+    }
+}
+
+/// A digest of a response's encoded answers, to tell a repeated key with the same answers (a
+/// re-import, skipped) from one with other answers (a bad row). Only answers under the same
+/// key are ever compared, so 64 bits leave no practical room for a collision, and a million
+/// keys cost 8 bytes each rather than their answers.
+fn digest(answers: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    answers.hash(&mut h);
+    h.finish()
+}
+
 /// What a job ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -353,6 +376,11 @@ async fn import(
 ) -> Result<Outcome, JobError> {
     let user = |m: &str| JobError::User(m.to_owned());
     let questionnaire = store.questionnaire(job.questionnaire_id).await?;
+    // A job queued before council review may run after it: the survey is frozen by then.
+    let period = store.get_period(questionnaire.period_id).await?;
+    let stage = Stage::from_stored(&period.stage, period.stage_round)
+        .ok_or_else(|| user("Không đọc được giai đoạn của kỳ đánh giá."))?;
+    check_survey_write(stage).map_err(|frozen| JobError::User(frozen.to_string()))?;
     let doc: QuestionnaireDoc = serde_json::from_str(&questionnaire.definition)
         .map_err(|_| user("Mẫu phiếu không đọc được."))?;
     let mapping: ImportMapping =
@@ -375,23 +403,69 @@ async fn import(
     }
     let bytes = Arc::new(bytes);
 
+    // The answers already saved under the keys this file can carry (its respondent ids, or
+    // this file's rows), as digests: a key seen again must bring the same answers.
+    let sha = job.sha256.clone();
+    let mut saved: HashMap<Box<str>, u64> = HashMap::new();
+    store
+        .for_each_keyed_response(job.questionnaire_id, "id:", &format!("{sha}:"), |key, a| {
+            saved.insert(key.into(), digest(a));
+        })
+        .await?;
+
     // Pass 1: check every row, off the async threads.
     let (job_id, p1) = (job.id, progress.clone());
-    let (b1, plan1) = (bytes.clone(), plan.clone());
-    let checked = tokio::task::spawn_blocking(move || -> Result<(u64, FailureReport), String> {
+    let (b1, plan1, sha1) = (bytes.clone(), plan.clone(), sha.clone());
+    let checked = tokio::task::spawn_blocking(move || -> Result<(u64, u64, FailureReport), String> {
         let sheet = parindex_formats::survey_import::open(&b1).map_err(|e| e.to_string())?;
         let mut total = 0u64;
+        let mut repeats = 0u64;
         let mut report = FailureReport::default();
+        // Respondent key → (first row, digest of its answers) within this file.
+        let mut in_file: HashMap<Box<str>, (usize, u64)> = HashMap::new();
         sheet
             .for_each_row(|row, cells| {
                 total += 1;
-                if let Err(problems) = plan1.read_row(cells) {
+                let problem = match plan1.read_row(cells) {
+                    Err(problems) => Some(problems.join("; ")),
+                    Ok(value) => {
+                        let key = source_key(&value, &sha1, row);
+                        let d = digest(&value.answers);
+                        let id = value.respondent.as_deref().unwrap_or_default();
+                        match in_file.get(key.as_str()) {
+                            Some(&(first, seen)) if seen != d => Some(format!(
+                                "mã người trả lời «{id}» đã có ở dòng {first} với câu trả lời khác"
+                            )),
+                            Some(_) => {
+                                repeats += 1;
+                                None
+                            }
+                            None => {
+                                let problem = match saved.get(key.as_str()) {
+                                    Some(&seen) if seen != d => Some(if value.respondent.is_some() {
+                                        format!("mã người trả lời «{id}» đã có trong phiếu nhập trước đây, với câu trả lời khác")
+                                    } else {
+                                        "dòng này của cùng tệp đã được nhập trước đây với câu trả lời khác (cách ghép cột đã đổi?)".to_owned()
+                                    }),
+                                    Some(_) => {
+                                        repeats += 1;
+                                        None
+                                    }
+                                    None => None,
+                                };
+                                // Rows keyed by their own number never repeat in the file.
+                                if value.respondent.is_some() {
+                                    in_file.insert(key.into(), (row, d));
+                                }
+                                problem
+                            }
+                        }
+                    }
+                };
+                if let Some(reason) = problem {
                     report.bad_rows += 1;
                     if report.problems.len() < MAX_PROBLEMS {
-                        report.problems.push(RowProblem {
-                            row,
-                            reason: problems.join("; "),
-                        });
+                        report.problems.push(RowProblem { row, reason });
                     }
                 }
                 if total.is_multiple_of(10_000) {
@@ -407,11 +481,11 @@ async fn import(
                 ControlFlow::Continue(())
             })
             .map_err(|e| e.to_string())?;
-        Ok((total, report))
+        Ok((total, repeats, report))
     })
     .await
     .map_err(|_| user("Lỗi khi đọc tệp."))?;
-    let (total, report) = checked.map_err(JobError::User)?;
+    let (total, repeats, report) = checked.map_err(JobError::User)?;
     let total_i = i64::try_from(total).unwrap_or(i64::MAX);
     if report.bad_rows > 0 || total == 0 {
         let mut report = report;
@@ -442,7 +516,6 @@ async fn import(
         },
     );
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewResponse>>(2);
-    let sha = job.sha256.clone();
     let now = parindex_store::now_ms();
     let producer = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let sheet = parindex_formats::survey_import::open(&bytes).map_err(|e| e.to_string())?;
@@ -459,10 +532,7 @@ async fn import(
                 };
                 chunk.push(NewResponse {
                     channel: "import",
-                    source_key: Some(match value.respondent {
-                        Some(id) => format!("id:{id}"),
-                        None => format!("{sha}:{row}"),
-                    }),
+                    source_key: Some(source_key(&value, &sha, row)),
                     paper_ref: None,
                     entry_no: 1,
                     answers: value.answers,
@@ -511,6 +581,14 @@ async fn import(
         .await
         .map_err(|_| user("Lỗi khi đọc tệp."))?
         .map_err(JobError::User)?;
+    // Pass 1 foresaw exactly which rows repeat a saved response. More skipped rows means
+    // another import saved some of these keys in the meantime: their answers were not
+    // compared, so nothing is saved (dropping `tx` rolls back).
+    if duplicates != repeats {
+        return Err(user(
+            "Trong lúc nhập, một lần nhập khác đã lưu phiếu có cùng mã người trả lời; chưa lưu gì, hãy nhập lại tệp để kiểm tra.",
+        ));
+    }
     tx.finish_import_job(
         job.id,
         "done",

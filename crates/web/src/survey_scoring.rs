@@ -1,6 +1,7 @@
 //! The survey part of every unit's score: for each evaluated unit and survey leaf, max × the
 //! (weighted) mean of the normalised valid answers, over submitted responses that are not
-//! excluded (paper forms keyed twice count once, by their first entry).
+//! excluded (paper forms keyed twice count once, by their first entry); each response is one
+//! observation per leaf (the mean of its answers there), so n counts respondents.
 //!
 //! Scoring a period reads all its responses, so the result is cached per period and reused
 //! while a cheap fingerprint of the survey's data (responses, exclusions, groups,
@@ -11,7 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use parindex_domain::Points;
 use parindex_domain::survey::{
-    LeafAnswer, LeafSurveyScore, QuestionnaireDoc, ResponseAnswers, score_leaf,
+    LeafAnswer, LeafSurveyScore, QuestionnaireDoc, ResponseAnswers, response_observations,
+    score_leaf,
 };
 use rust_decimal::Decimal;
 
@@ -111,10 +113,7 @@ pub async fn compute(state: &AppState, period_id: i64) -> Result<PeriodSurvey, W
     let mut answers: BTreeMap<(i64, String), Vec<LeafAnswer>> = BTreeMap::new();
     let mut counted = 0;
     for r in state.store.period_survey_responses(period_id).await? {
-        if r.status != "submitted"
-            || r.excluded_at.is_some()
-            || (r.channel == "paper" && r.entry_no != 1)
-        {
+        if !r.counts() {
             continue;
         }
         let (Some(doc), Some(decoded)) = (
@@ -124,22 +123,15 @@ pub async fn compute(state: &AppState, period_id: i64) -> Result<PeriodSurvey, W
             continue;
         };
         counted += 1;
-        for (unit_id, by_question) in decoded.0 {
-            for (question, option) in by_question {
-                let (Some(q), Ok(percent)) =
-                    (doc.question(&question), doc.value_of(&question, &option))
-                else {
-                    continue;
-                };
-                let key = (unit_id, q.leaf_code.clone());
-                if !max_of.contains_key(&key) {
-                    continue;
-                }
-                answers.entry(key).or_default().push(LeafAnswer {
-                    group: r.group_code.clone(),
-                    percent,
-                });
+        // One observation per response and leaf, however many questions the leaf has.
+        for (key, percent) in response_observations(doc, &decoded) {
+            if !max_of.contains_key(&key) {
+                continue;
             }
+            answers.entry(key).or_default().push(LeafAnswer {
+                group: r.group_code.clone(),
+                percent,
+            });
         }
     }
     let scores = answers
@@ -154,4 +146,12 @@ pub async fn compute(state: &AppState, period_id: i64) -> Result<PeriodSurvey, W
         scores,
         responses_counted: counted,
     })
+}
+
+/// Refuses a write to the survey's data (a response, an exclusion, an import) once the period
+/// has reached council review: the reason, in Vietnamese, as a 403.
+pub fn check_writable(period: &parindex_store::periods::Period) -> Result<(), WebError> {
+    let (stage, _) = crate::evaluation::stage_of(period)?;
+    parindex_domain::survey::check_survey_write(stage)
+        .map_err(|frozen| WebError::ForbiddenBecause(frozen.to_string()))
 }

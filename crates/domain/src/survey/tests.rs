@@ -193,3 +193,94 @@ fn quality_checks_flag_duplicates_straight_lines_and_late_answers() {
         "another questionnaire is not a duplicate"
     );
 }
+
+/// Two questions on leaf 8.1.1 (Q1, Q2) and one on 8.1.2 (Q3); A = 100, C = 20, D = 0,
+/// K = don't know. Per response and leaf, the mean of its valid answers is one observation:
+/// R1 Q1=A, Q2=D → 50; R2 Q1=A, Q2=K → 100; R3 Q1=K, Q2=K → don't know. So 8.1.1 has two
+/// valid responses and one "don't know", mean 75% → 2 × 0,75 = 1,5, below a minimum of 3.
+/// Counted per answer it would have been 100, 0, 100: three "valid", 66,67% and not below.
+#[test]
+fn several_questions_on_one_leaf_count_each_response_once() {
+    let option = |code: &str, percent: Option<&str>| AnswerOption {
+        code: code.into(),
+        label: code.into(),
+        percent: percent.map(d),
+    };
+    let options = vec![
+        option("A", Some("100")),
+        option("C", Some("20")),
+        option("D", Some("0")),
+        option("K", None),
+    ];
+    let question = |code: &str, leaf: &str| Question {
+        code: code.into(),
+        text: code.into(),
+        leaf_code: leaf.into(),
+        options: options.clone(),
+    };
+    let doc = QuestionnaireDoc {
+        questions: vec![
+            question("Q1", "8.1.1"),
+            question("Q2", "8.1.1"),
+            question("Q3", "8.1.2"),
+        ],
+    };
+    let leaf = |unit: i64, code: &str| (unit, code.to_owned());
+    let r1 = ResponseAnswers::decode("7:Q1=A,Q2=D,Q3=C").unwrap();
+    let r2 = ResponseAnswers::decode("7:Q1=A,Q2=K").unwrap();
+    let r3 = ResponseAnswers::decode("7:Q1=K,Q2=K,Q9=A;8:Q1=Z").unwrap();
+    let o1 = response_observations(&doc, &r1);
+    assert_eq!(o1.len(), 2);
+    assert_eq!(o1[&leaf(7, "8.1.1")], Some(d("50")));
+    assert_eq!(o1[&leaf(7, "8.1.2")], Some(d("20")));
+    assert_eq!(
+        response_observations(&doc, &r2)[&leaf(7, "8.1.1")],
+        Some(d("100"))
+    );
+    let o3 = response_observations(&doc, &r3);
+    assert_eq!(o3[&leaf(7, "8.1.1")], None, "only don't know");
+    assert_eq!(
+        o3.len(),
+        1,
+        "an unknown question or option is no observation"
+    );
+
+    let observations: Vec<LeafAnswer> = [o1, response_observations(&doc, &r2), o3]
+        .iter()
+        .map(|o| LeafAnswer {
+            group: "CD".into(),
+            percent: o[&leaf(7, "8.1.1")],
+        })
+        .collect();
+    let score = score_leaf(Points::parse("2").unwrap(), &observations, None, 3);
+    assert_eq!(score.valid, 2);
+    assert_eq!(score.dont_know, 1);
+    assert_eq!(score.mean, Some(d("0.75")));
+    assert_eq!(score.points, Points::parse("1,5"));
+    assert!(score.below_minimum, "two respondents are below three");
+    // The interval is over the two responses (0,5 and 1): s² = 0,125, s²/n = 0,0625,
+    // se = 0,25, half = 0,49 → [0,26; 1] (clamped).
+    assert_eq!(score.ci_low, Some(d("0.2600")));
+    assert_eq!(score.ci_high, Some(d("1")));
+}
+
+#[test]
+fn survey_writes_stop_at_council_review() {
+    for open in [
+        Stage::SelfAssessment,
+        Stage::Round(1),
+        Stage::Explanation(1),
+        Stage::Round(2),
+    ] {
+        assert_eq!(check_survey_write(open), Ok(()), "{open:?}");
+    }
+    for frozen in [Stage::CouncilReview, Stage::Approved, Stage::Published] {
+        let refusal = check_survey_write(frozen).unwrap_err();
+        assert_eq!(refusal, SurveyFrozen(frozen));
+        assert!(
+            refusal.to_string().contains(&frozen.label_vi()),
+            "{refusal}"
+        );
+        assert!(refusal.to_string().contains("đã được chốt"));
+    }
+}

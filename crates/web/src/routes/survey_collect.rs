@@ -264,9 +264,20 @@ fn well_formed_token(token: &str) -> bool {
     token.len() == 26 && token.bytes().all(|b| BASE32.contains(&b))
 }
 
-/// The public address links start with: the request's host (behind a proxy, its forwarded
-/// scheme). The web config has no public URL of its own.
+/// The public address links start with: the configured public URL (`PARINDEX_PUBLIC_URL`)
+/// when there is one, and then no request header is looked at, since a link printed on a
+/// thousand paper forms must not carry whatever host a client or proxy sent. Without it, the
+/// request's host (behind a proxy, its forwarded host and scheme).
 fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = state
+        .config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+    {
+        return url.to_owned();
+    }
     let host = headers
         .get("x-forwarded-host")
         .or_else(|| headers.get(header::HOST))
@@ -653,6 +664,11 @@ async fn gate(state: &AppState, token: &str) -> Result<Gate, WebError> {
     if survey.q.status != "open" {
         return Ok(Gate::Refused(StatusCode::GONE, "closed"));
     }
+    // From council review on the survey is frozen (`check_survey_write`): the link answers
+    // as a closed survey.
+    if crate::survey_scoring::check_writable(&survey.period).is_err() {
+        return Ok(Gate::Refused(StatusCode::GONE, "closed"));
+    }
     let now = parindex_store::now_ms();
     if survey.period.survey_open_at.is_some_and(|t| now < t) {
         return Ok(Gate::Refused(StatusCode::FORBIDDEN, "not_yet"));
@@ -982,6 +998,7 @@ pub async fn paper_save(
 ) -> Result<Response, WebError> {
     user.require(Action::ManageSurvey)?;
     let survey = load_survey(&state, qid).await?;
+    crate::survey_scoring::check_writable(&survey.period)?;
     if survey.q.status == "draft" {
         return Err(WebError::ForbiddenBecause(
             "Mẫu phiếu còn ở trạng thái nháp; hãy mở khảo sát trước khi nhập phiếu giấy.".into(),

@@ -36,6 +36,7 @@ async fn open_questionnaire(
             user.ctx.lang.t("survey_import.not_open").into(),
         ));
     }
+    crate::survey_scoring::check_writable(&state.store.get_period(q.period_id).await?)?;
     let doc: QuestionnaireDoc = serde_json::from_str(&q.definition)
         .map_err(|e| WebError::Internal(format!("questionnaire {qid}: {e}")))?;
     Ok((q, doc))

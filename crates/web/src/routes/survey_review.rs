@@ -442,8 +442,12 @@ pub async fn quality(
         .into_iter()
         .filter(|r| r.status == "submitted")
         .collect();
+    // Only responses that count are checked: a second paper entry is meant to repeat the
+    // first (double entry), and an excluded response no longer counts, so neither makes
+    // another response a duplicate (the same rule as progress and scoring).
     let checks: Vec<ResponseForChecks<'_>> = responses
         .iter()
+        .filter(|r| r.counts())
         .map(|r| ResponseForChecks {
             id: r.id,
             questionnaire_id: r.questionnaire_id,
@@ -538,6 +542,7 @@ pub async fn exclude(
 ) -> Result<Response, WebError> {
     user.require(Action::ExcludeSurveyResponse)?;
     let (response, period_id) = response_in_period(&state, rid).await?;
+    crate::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
     let reason = checked_reason(&form)?;
     if response.status != "submitted" {
         return Err(WebError::Conflict("Chỉ loại được phiếu đã nộp.".into()));
@@ -561,6 +566,7 @@ pub async fn include(
 ) -> Result<Response, WebError> {
     user.require(Action::ExcludeSurveyResponse)?;
     let (response, period_id) = response_in_period(&state, rid).await?;
+    crate::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
     let reason = checked_reason(&form)?;
     if response.excluded_at.is_none() {
         return Err(WebError::Conflict("Phiếu này đang được tính.".into()));

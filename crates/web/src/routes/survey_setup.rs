@@ -16,7 +16,7 @@ use parindex_domain::survey::{
 };
 use parindex_domain::text::parse_date_vi;
 use parindex_store::periods::{Period, PeriodUnit};
-use parindex_store::survey::{Questionnaire, SurveyGroup, SurveyResponse};
+use parindex_store::survey::{Questionnaire, SurveyGroup};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
@@ -88,12 +88,6 @@ fn parse_decimal_comma(text: &str) -> Option<Decimal> {
         return None;
     }
     Decimal::from_str_exact(&t.replace(',', ".")).ok()
-}
-
-/// Whether a response counts towards progress: submitted, not excluded, and for paper only
-/// the first of a double entry.
-fn counts(r: &SurveyResponse) -> bool {
-    r.status == "submitted" && r.excluded_at.is_none() && (r.channel != "paper" || r.entry_no == 1)
 }
 
 /// The survey leaves (code → title) of the sets of the given units' groups.
@@ -277,7 +271,7 @@ async fn period_page(
     // Counted answers per (group, unit) and responses per questionnaire.
     let mut per_unit: BTreeMap<(String, i64), i64> = BTreeMap::new();
     let mut per_questionnaire: BTreeMap<i64, i64> = BTreeMap::new();
-    for r in responses.iter().filter(|r| counts(r)) {
+    for r in responses.iter().filter(|r| r.counts()) {
         *per_questionnaire.entry(r.questionnaire_id).or_default() += 1;
         if let Some(answers) = ResponseAnswers::decode(&r.answers) {
             for (unit, a) in &answers.0 {

@@ -686,3 +686,240 @@ web_test!(
         app
     }
 );
+
+web_test!(
+    survey_writes_are_refused_from_council_review_on,
+    |app: TestApp| async move {
+        use parindex_store::survey::NewResponse;
+        let (period, qid) = open_questionnaire(&app).await;
+        let token = "frozenlinkfrozenlinkfrozen";
+        known_link(&app, qid, token, None).await;
+        let answer = |key: &str| NewResponse {
+            channel: "import",
+            source_key: Some(key.into()),
+            paper_ref: None,
+            entry_no: 1,
+            answers: format!("{}:Q1=A,Q2=B", app.seed.unit_stp),
+            submitted_at: parindex_store::now_ms(),
+        };
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.add_survey_responses(
+            qid,
+            &[answer("id:1"), answer("id:2")],
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let responses = app.store().questionnaire_responses(qid).await.unwrap();
+        let (counted, excluded) = (responses[0].id, responses[1].id);
+        let mut secretariat = app.login_as("thuky").await;
+        let r = secretariat
+            .post(
+                &format!("/survey-responses/{excluded}/exclude"),
+                &[("reason", "Phiếu thử")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // An uploaded file, ready to start, before the freeze.
+        let mut operator = app.login_as("khaosat").await;
+        let csv = String::from("Mã người trả lời,STP_Q1,STP_Q2\r\n9,A,B\r\n");
+        let r = operator
+            .upload(
+                &format!("/questionnaires/{qid}/import"),
+                "file",
+                "muon.csv",
+                csv.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let sha = hex::encode(sha2::Sha256::digest(csv.as_bytes()));
+
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.set_period_stage(period, ("self", 0), ("council", 0))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let before = app.store().questionnaire_responses(qid).await.unwrap();
+        let frozen = "đã được chốt";
+
+        // The respondent's link answers as a closed survey, and saves nothing.
+        let mut public = app.client();
+        let r = public.get(&format!("/s/{token}")).await;
+        assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+        assert!(r.body.contains("Cuộc khảo sát đã đóng"), "{}", r.body);
+        let stp = app.seed.unit_stp;
+        let r = public
+            .post(
+                &format!("/s/{token}"),
+                &[
+                    (format!("a:{stp}:Q1").as_str(), "A"),
+                    (format!("a:{stp}:Q2").as_str(), "A"),
+                    ("action", "submit"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+
+        // Paper entry, exclusion, re-inclusion and import: refused, with the reason.
+        let r = operator
+            .post(
+                &format!("/questionnaires/{qid}/paper"),
+                &[
+                    ("paper_ref", "P-9"),
+                    ("entry_no", "1"),
+                    (format!("a:{stp}:Q1").as_str(), "A"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.body.contains(frozen), "{}", r.body);
+        let r = secretariat
+            .post(
+                &format!("/survey-responses/{counted}/exclude"),
+                &[("reason", "Muộn")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.body.contains(frozen), "{}", r.body);
+        let r = secretariat
+            .post(
+                &format!("/survey-responses/{excluded}/include"),
+                &[("reason", "Muộn")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = operator.get(&format!("/questionnaires/{qid}/import")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.body.contains(frozen), "{}", r.body);
+        let r = operator
+            .post(
+                &format!("/questionnaires/{qid}/import/{sha}/start"),
+                &[("respondent", "0"), (format!("a:{stp}:Q1").as_str(), "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(app.store().import_jobs(qid).await.unwrap().is_empty());
+
+        // A job queued before the freeze fails when it runs, and saves nothing.
+        let mapping = serde_json::json!({
+            "answers": [{ "unit_id": stp, "question": "Q1", "column": 1 }],
+            "respondent": 0,
+            "width": 3
+        });
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        let job = tx
+            .create_import_job(
+                qid,
+                "muon.csv",
+                &sha,
+                csv.len() as i64,
+                &mapping.to_string(),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let outcome = parindex_web::survey_jobs::run_job(
+            app.store(),
+            &app.state.evidence,
+            &app.state.jobs,
+            job,
+        )
+        .await
+        .unwrap();
+        let parindex_web::survey_jobs::Outcome::Failed(report) = outcome else {
+            panic!("the job must fail: {outcome:?}");
+        };
+        assert!(report.error.unwrap().contains(frozen));
+        assert_eq!(app.store().import_job(job).await.unwrap().status, "failed");
+
+        let after = app.store().questionnaire_responses(qid).await.unwrap();
+        assert_eq!(after, before, "nothing was written");
+        assert!(
+            after
+                .iter()
+                .any(|r| r.id == excluded && r.excluded_at.is_some())
+        );
+        assert!(
+            after
+                .iter()
+                .any(|r| r.id == counted && r.excluded_at.is_none())
+        );
+        app
+    }
+);
+
+web_test!(
+    links_start_with_the_configured_public_url,
+    parindex_web::WebConfig {
+        public_url: Some("https://khaosat.tinh.gov.vn/".into()),
+        ..Default::default()
+    },
+    |app: TestApp| async move {
+        let (_, qid) = open_questionnaire(&app).await;
+        let mut operator = app.login_as("khaosat").await;
+        let path = format!("/questionnaires/{qid}/links");
+        // A request that claims another host, as a misconfigured or hostile proxy would.
+        let generate = |format: &'static str, csrf: String| {
+            let body = serde_urlencoded::to_string([
+                ("count", "2"),
+                ("batch", "Đợt 1"),
+                ("unit", ""),
+                ("format", format),
+                ("csrf", csrf.as_str()),
+            ])
+            .unwrap();
+            axum::http::Request::post(path.as_str())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("host", "gia-mao.example")
+                .header("x-forwarded-host", "gia-mao.example")
+                .header("x-forwarded-proto", "http")
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let csrf = operator.csrf().await;
+        let r = operator.send(generate("page", csrf)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let tokens = tokens_in(&r.body);
+        assert_eq!(tokens.len(), 2, "{}", r.body);
+        for t in &tokens {
+            assert!(
+                r.body.contains(&format!(
+                    "data-testid=\"survey-link\">https://khaosat.tinh.gov.vn/s/{t}<"
+                )),
+                "{}",
+                r.body
+            );
+        }
+        assert!(!r.body.contains("gia-mao.example"), "{}", r.body);
+        let csrf = operator.csrf().await;
+        let r = operator.send(generate("csv", csrf)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines.len(), 3, "{}", r.body);
+        for line in &lines[1..] {
+            assert!(line.starts_with("https://khaosat.tinh.gov.vn/s/"), "{line}");
+        }
+        // The links work.
+        let token = lines[1]
+            .trim_start_matches("https://khaosat.tinh.gov.vn/s/")
+            .split(',')
+            .next()
+            .unwrap();
+        let r = app.client().get(&format!("/s/{token}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        app
+    }
+);

@@ -416,3 +416,87 @@ web_test!(
         app
     }
 );
+
+/// The bad-row reason the job page lists for `line`.
+fn problem_on(body: &str, line: usize) -> Option<String> {
+    let problems = &body[body.find("data-testid=\"job-problems\"")?..];
+    let row = format!("<tr><td>{line}</td><td>");
+    let cell = &problems[problems.find(&row)? + row.len()..];
+    Some(cell[..cell.find("</td>")?].to_owned())
+}
+
+web_test!(
+    a_reused_respondent_id_with_other_answers_is_a_bad_row,
+    |app: TestApp| async move {
+        let (_, qid) = open_questionnaire(&app).await;
+        let mut operator = app.login_as("khaosat").await;
+        let first = csv("ID", &[["A", "B", "C", "K"], ["B", "B", "A", "A"]]);
+        let (_, job) =
+            upload_and_start(&app, &mut operator, qid, "dot1.csv", first.as_bytes()).await;
+        assert_eq!(finished(&app, job).await.inserted, 2);
+        let saved = app.store().questionnaire_responses(qid).await.unwrap();
+
+        // Another file that reuses ID-1 with other answers (and ID-2 unchanged, ID-3 new):
+        // ID-1 is reported, and nothing is saved.
+        let second = csv(
+            "ID",
+            &[
+                ["C", "C", "C", "C"],
+                ["B", "B", "A", "A"],
+                ["A", "A", "A", "A"],
+            ],
+        );
+        let (_, job) =
+            upload_and_start(&app, &mut operator, qid, "dot2.csv", second.as_bytes()).await;
+        let job = finished(&app, job).await;
+        assert_eq!(job.status, "failed");
+        assert_eq!(job.inserted, 0);
+        let r = operator.get(&format!("/import-jobs/{}", job.id)).await;
+        assert!(r.body.contains("Số dòng lỗi: 1"), "{}", r.body);
+        let reason = problem_on(&r.body, 2).expect("line 2 listed");
+        assert!(reason.contains("«ID-1»"), "{reason}");
+        assert!(reason.contains("câu trả lời khác"), "{reason}");
+        assert_eq!(
+            problem_on(&r.body, 3),
+            None,
+            "the same answers are no problem"
+        );
+        assert_eq!(
+            app.store().questionnaire_responses(qid).await.unwrap(),
+            saved
+        );
+
+        // The same id twice in one file with different answers: the second is reported.
+        let mut twice = csv("N", &[["A", "A", "A", "A"], ["B", "B", "B", "B"]]);
+        twice.push_str("N-1,15/11/2026,C,C,C,C\r\n");
+        twice.push_str("N-2,15/11/2026,B,B,B,B\r\n");
+        let (_, job) =
+            upload_and_start(&app, &mut operator, qid, "trung.csv", twice.as_bytes()).await;
+        let job = finished(&app, job).await;
+        assert_eq!(job.status, "failed");
+        let r = operator.get(&format!("/import-jobs/{}", job.id)).await;
+        let reason = problem_on(&r.body, 4).expect("line 4 listed");
+        assert!(reason.contains("«N-1» đã có ở dòng 2"), "{reason}");
+        assert_eq!(
+            problem_on(&r.body, 5),
+            None,
+            "N-2 repeats identical answers"
+        );
+        assert_eq!(problem_on(&r.body, 2), None);
+        assert_eq!(
+            app.store().questionnaire_responses(qid).await.unwrap(),
+            saved
+        );
+
+        // The first file again: still idempotent, nothing added, nothing reported.
+        let (_, job) =
+            upload_and_start(&app, &mut operator, qid, "dot1-lai.csv", first.as_bytes()).await;
+        let job = finished(&app, job).await;
+        assert_eq!(
+            (job.status.as_str(), job.inserted, job.duplicates),
+            ("done", 0, 2)
+        );
+        assert_eq!(response_count(&app, qid).await, 2);
+        app
+    }
+);

@@ -360,3 +360,186 @@ web_test!(
         app
     }
 );
+
+/// STP's survey part and total on the (cached) results of the period.
+async fn stp_result(app: &TestApp, period: i64) -> (i64, i64) {
+    let results = parindex_web::results::PeriodResults::load(
+        &app.state,
+        period,
+        parindex_web::results::Audience::Internal,
+    )
+    .await
+    .unwrap();
+    let stp = results.unit(app.seed.unit_stp).expect("STP's result");
+    (stp.snap.survey_milli, stp.snap.total_milli)
+}
+
+web_test!(
+    swapping_two_weights_recomputes_the_survey_score,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let leaf = set.leaves().find(|l| l.is_survey()).unwrap();
+        let (code, max) = (leaf.code.clone(), leaf.max);
+        survey_setup(&app, period, &code).await;
+        let mut secretariat = app.login_as("thuky").await;
+
+        // DN 1, CD 3 → 0,65; both caches (survey scores, results) are filled here.
+        let before = points(max, Decimal::new(65, 2));
+        let r = secretariat
+            .get(&format!("/periods/{period}/survey/scores"))
+            .await;
+        assert_eq!(
+            stp_score_cell(&r.body),
+            format!("{} / {}", before.display_vi(), max.display_vi())
+        );
+        assert_eq!(stp_survey_part(&app, period).await, before);
+        let (survey_before, total_before) = stp_result(&app, period).await;
+
+        // Swap: DN 3, CD 1 → (3 × 0,6 + 1 × 2/3) / 4 = 0,61666… The sum of the weights and of
+        // the group ids stays the same, so a summed fingerprint would not move.
+        let mut operator = app.login_as("khaosat").await;
+        for (group, name, weight) in [("DN", "Doanh nghiệp", "3"), ("CD", "Công dân", "1")] {
+            let population = if group == "DN" { "500" } else { "5000" };
+            let r = operator
+                .post(
+                    &format!("/periods/{period}/survey/groups"),
+                    &[
+                        ("code", group),
+                        ("name", name),
+                        ("weight", weight),
+                        ("population", population),
+                        ("target", "10"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
+        let groups = app.store().survey_groups(period).await.unwrap();
+        let weights: Vec<(&str, i64)> = groups
+            .iter()
+            .map(|g| (g.code.as_str(), g.weight_milli))
+            .collect();
+        assert_eq!(weights, [("CD", 1000), ("DN", 3000)]);
+
+        let after = points(
+            max,
+            (Decimal::from(3) * Decimal::new(6, 1) + Decimal::from(2) / Decimal::from(3))
+                / Decimal::from(4),
+        );
+        assert_ne!(after, before);
+        let r = secretariat
+            .get(&format!("/periods/{period}/survey/scores"))
+            .await;
+        assert_eq!(
+            stp_score_cell(&r.body),
+            format!("{} / {}", after.display_vi(), max.display_vi())
+        );
+        assert_eq!(stp_survey_part(&app, period).await, after);
+        let (survey_after, total_after) = stp_result(&app, period).await;
+        let moved = i64::try_from((after.value() - before.value()) * Decimal::from(1000)).unwrap();
+        assert_eq!(survey_after - survey_before, moved);
+        assert_eq!(
+            total_after - total_before,
+            moved,
+            "the unit's total moves too"
+        );
+        app
+    }
+);
+
+web_test!(
+    a_second_paper_entry_is_no_duplicate,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let set = so_set();
+        let code = set.leaves().find(|l| l.is_survey()).unwrap().code.clone();
+        let q_cd = survey_setup(&app, period, &code).await;
+        let stp = app.seed.unit_stp;
+        let snv = app.seed.unit_snv;
+        // Paper form P-7 keyed twice, identically (double entry), and an online response
+        // that repeats an excluded one.
+        let answers = |o: &str| {
+            ResponseAnswers(BTreeMap::from([
+                (stp, BTreeMap::from([("Q1".to_owned(), o.to_owned())])),
+                (snv, BTreeMap::from([("Q1".to_owned(), "D".to_owned())])),
+            ]))
+            .encode()
+        };
+        let now = parindex_store::now_ms();
+        let paper = |entry_no: i64| NewResponse {
+            channel: "paper",
+            source_key: None,
+            paper_ref: Some("P-7".into()),
+            entry_no,
+            answers: answers("B"),
+            submitted_at: now,
+        };
+        let online = |key: &str| NewResponse {
+            channel: "import",
+            source_key: Some(key.into()),
+            paper_ref: None,
+            entry_no: 1,
+            answers: answers("C"),
+            submitted_at: now,
+        };
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.add_survey_responses(
+            q_cd,
+            &[paper(1), paper(2), online("x1"), online("x2")],
+            serde_json::json!({ "test": true }),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let responses = app.store().period_survey_responses(period).await.unwrap();
+        let id_of = |pred: &dyn Fn(&parindex_store::survey::SurveyResponse) -> bool| {
+            responses.iter().find(|r| pred(r)).unwrap().id
+        };
+        let first = id_of(&|r| r.paper_ref.as_deref() == Some("P-7") && r.entry_no == 1);
+        let second = id_of(&|r| r.paper_ref.as_deref() == Some("P-7") && r.entry_no == 2);
+        let x1 = id_of(&|r| r.answers == answers("C") && r.id != second && r.id != first);
+        let x2 = responses
+            .iter()
+            .filter(|r| r.answers == answers("C"))
+            .map(|r| r.id)
+            .max()
+            .unwrap();
+        assert_ne!(x1, x2);
+
+        let mut secretariat = app.login_as("thuky").await;
+        let quality = format!("/periods/{period}/survey/quality");
+        let r = secretariat.get(&quality).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(!r.body.contains(&format!("id=\"response-{first}\"")));
+        assert!(
+            !r.body.contains(&format!("id=\"response-{second}\"")),
+            "a correct second entry is not a duplicate"
+        );
+        assert!(
+            r.body.contains(&format!("id=\"response-{x2}\"")),
+            "a real duplicate is"
+        );
+        assert!(r.body.contains("Trùng với một phiếu trước"));
+
+        // Once the first of the two is excluded, the other is no longer a duplicate of it.
+        let r = secretariat
+            .post(
+                &format!("/survey-responses/{x1}/exclude"),
+                &[("reason", "Phiếu thử")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = secretariat.get(&quality).await;
+        assert!(
+            !r.body.contains(&format!("id=\"response-{x2}\"")),
+            "{}",
+            r.body
+        );
+        app
+    }
+);
