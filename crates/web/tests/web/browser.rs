@@ -757,7 +757,8 @@ async fn appraisal_cycle_from_flag_to_publication() {
     b.close().await;
 }
 
-/// A respondent opens a survey link on a phone-sized window without logging in, answers every
+/// The survey operator generates a link on the links page; a respondent opens it (the URL as
+/// the page shows it) on a phone-sized window without logging in, answers every
 /// question by tapping the answer labels, submits, and the response is stored as submitted;
 /// the secretariat then sees the units' survey scores move on the scores page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -766,8 +767,22 @@ async fn respondent_answers_a_survey_link_on_a_phone() {
         return;
     };
     let (period, qid) = crate::http_survey_collect::open_questionnaire(&b.app).await;
-    let token = "mfrggzdfmztwq2lknnwg23tpob";
-    let link = crate::http_survey_collect::known_link(&b.app, qid, token, None).await;
+
+    // The survey operator generates one link on the links page and reads it there.
+    b.login_as("khaosat").await;
+    b.goto(&format!("/questionnaires/{qid}/links")).await;
+    b.fill("#count", "1").await;
+    b.fill("#batch", "Đợt thử").await;
+    b.click(&format!(
+        "form[action='/questionnaires/{qid}/links'] button[type=submit]"
+    ))
+    .await;
+    let url = b.text("[data-testid=survey-link]").await;
+    assert!(url.starts_with(&b.url("/s/")), "{url}");
+    b.logout().await;
+    let links = b.store().survey_links(qid).await.unwrap();
+    assert_eq!(links.len(), 1);
+    let link = links[0].id;
 
     // Before any response, STP has no survey score on leaf 1.6 (the first survey column).
     let scores = format!("/periods/{period}/survey/scores");
@@ -780,7 +795,10 @@ async fn respondent_answers_a_survey_link_on_a_phone() {
         .await
         .expect("a phone-sized window");
 
-    b.goto(&format!("/s/{token}")).await;
+    b.client
+        .goto(&url)
+        .await
+        .unwrap_or_else(|e| panic!("could not open {url}: {e}"));
     b.wait_for_text("h1", "Phiếu khảo sát cán bộ").await;
     let units = [b.app.seed.unit_stp, b.app.seed.unit_snv];
     // Option B ("Hài lòng") for Q1, "Không biết" (the fourth) for Q2, on both units.
