@@ -700,6 +700,55 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("application/json"))
 }
 
+/// What another officer saved on a leaf, for a conflict message: their facts, the score, who.
+struct Theirs {
+    facts: String,
+    score: String,
+    by: String,
+}
+
+impl Theirs {
+    async fn of(state: &AppState, e: &LeafEntry) -> Result<Theirs, WebError> {
+        let by = match e.updated_by {
+            Some(id) => state.store.get_user(id).await?.full_name,
+            None => String::new(),
+        };
+        let input: Option<LeafInput> = serde_json::from_str(&e.input_json).ok();
+        Ok(Theirs {
+            facts: input.as_ref().map(facts_text).unwrap_or_default(),
+            score: if e.not_applicable {
+                "không áp dụng".to_owned()
+            } else {
+                e.score_milli
+                    .map(|m| Points::from_millipoints(m).display_vi())
+                    .unwrap_or_default()
+            },
+            by,
+        })
+    }
+}
+
+/// The facts of a saved leaf in words: "Đạt", "18/20", "3", "a = 1; b = 2".
+fn facts_text(input: &LeafInput) -> String {
+    match input {
+        LeafInput::YesNo(true) => "Đạt".into(),
+        LeafInput::YesNo(false) => "Không đạt".into(),
+        LeafInput::Ratio {
+            numerator,
+            denominator,
+        } => format!("{}/{}", decimal_text(numerator), decimal_text(denominator)),
+        LeafInput::Count(c) => c.to_string(),
+        LeafInput::Variables(vars) => vars
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", decimal_text(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        LeafInput::NotApplicable { reason } if reason.is_empty() => "Không áp dụng".into(),
+        LeafInput::NotApplicable { reason } => format!("Không áp dụng ({reason})"),
+        LeafInput::Points(p) => p.display_vi(),
+    }
+}
+
 /// Saves one leaf. The server checks the role, the unit, the window, the submission, the rule's
 /// input and the version, computes the score, and writes it with its audit record.
 pub async fn save_leaf(
@@ -713,18 +762,27 @@ pub async fn save_leaf(
     let json_reply = wants_json(&headers);
     let mut sheet = load_sheet(&state, period_id, unit_id).await?;
     let lang = user.ctx.lang;
-    let fail = |status: StatusCode,
-                message: String,
-                current: Option<&LeafEntry>|
-     -> Result<Response, WebError> {
+    let fail = async |status: StatusCode,
+                      message: String,
+                      current: Option<&LeafEntry>|
+           -> Result<Response, WebError> {
         if json_reply {
-            let current = current.map(|e| {
-                json!({ "version": e.version, "score": e.score_milli.map(|m| Points::from_millipoints(m).display_vi()),
-                    "explanation": e.explanation, "note": e.note, "updated": datetime_vi(e.updated_at) })
-            });
+            let current = match current {
+                Some(e) => {
+                    let theirs = Theirs::of(&state, e).await?;
+                    Some(
+                        json!({ "version": e.version, "score": theirs.score, "facts": theirs.facts,
+                        "by": theirs.by, "explanation": e.explanation, "note": e.note,
+                        "updated": datetime_vi(e.updated_at) }),
+                    )
+                }
+                None => None,
+            };
             return Ok((
                 status,
-                Json(json!({ "ok": false, "error": message, "current": current })),
+                Json(json!({ "ok": false, "error": message, "current": current,
+                    // The script offers to save the user's input over the other's, deliberately.
+                    "keep_mine": current.as_ref().map(|_| lang.t("sheet.keep_mine")) })),
             )
                 .into_response());
         }
@@ -741,12 +799,12 @@ pub async fn save_leaf(
         )
     };
     if let Err(refusal) = write_check(&sheet) {
-        return fail(StatusCode::FORBIDDEN, refusal, None);
+        return fail(StatusCode::FORBIDDEN, refusal, None).await;
     }
     let (node, rule) = match writable_leaf(&sheet.set, &sheet.unit.group_code, &code) {
         Ok(found) => found,
         Err(LeafRefusal::Missing) => return Err(WebError::NotFound),
-        Err(refusal) => return fail(refusal.status(), refusal.message(lang), None),
+        Err(refusal) => return fail(refusal.status(), refusal.message(lang), None).await,
     };
     let Ok(version) = fields
         .get("version")
@@ -758,15 +816,16 @@ pub async fn save_leaf(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang.t("sheet.no_version").into(),
             None,
-        );
+        )
+        .await;
     };
     let input = match parse_input(rule, &fields) {
         Ok(i) => i,
-        Err(message) => return fail(StatusCode::UNPROCESSABLE_ENTITY, message, None),
+        Err(message) => return fail(StatusCode::UNPROCESSABLE_ENTITY, message, None).await,
     };
     let score = match sheet.set.evaluate(&code, &input) {
         Ok(s) => s,
-        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None),
+        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None).await,
     };
     let note: String = fields
         .get("note")
@@ -777,7 +836,8 @@ pub async fn save_leaf(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang.t("sheet.note_too_long").into(),
             None,
-        );
+        )
+        .await;
     }
     let score_milli = match score.points {
         Some(p) => Some(
@@ -796,7 +856,7 @@ pub async fn save_leaf(
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     if let Err(refused) = tx.claim_self_assessment(period_id, unit_id).await? {
         drop(tx);
-        return fail(StatusCode::FORBIDDEN, refused.message_vi(datetime_vi), None);
+        return fail(StatusCode::FORBIDDEN, refused.message_vi(datetime_vi), None).await;
     }
     let new_version = match tx
         .save_leaf_entry(period_id, unit_id, &code, version, &write)
@@ -807,22 +867,27 @@ pub async fn save_leaf(
             drop(tx);
             let current = state.store.leaf_entry(period_id, unit_id, &code).await?;
             let message = match &current {
-                Some(e) => format!(
-                    "{} {} ({}: {}).",
-                    lang.t("sheet.conflict"),
-                    datetime_vi(e.updated_at),
-                    lang.t("sheet.their_value"),
-                    if e.not_applicable {
-                        "không áp dụng".to_owned()
-                    } else {
-                        e.score_milli
-                            .map(|m| Points::from_millipoints(m).display_vi())
-                            .unwrap_or_default()
+                Some(e) => {
+                    let theirs = Theirs::of(&state, e).await?;
+                    let mut text = format!(
+                        "{} {} ({}). {}: {}; {}: {}",
+                        lang.t("sheet.conflict"),
+                        datetime_vi(e.updated_at),
+                        theirs.by,
+                        lang.t("sheet.their_facts"),
+                        theirs.facts,
+                        lang.t("sheet.their_value"),
+                        theirs.score,
+                    );
+                    if !e.note.trim().is_empty() {
+                        text.push_str(&format!("; {}: «{}»", lang.t("sheet.their_note"), e.note));
                     }
-                ),
+                    text.push('.');
+                    text
+                }
                 None => lang.t("sheet.conflict").into(),
             };
-            return fail(StatusCode::CONFLICT, message, current.as_ref());
+            return fail(StatusCode::CONFLICT, message, current.as_ref()).await;
         }
         Err(e) => return Err(e.into()),
     };

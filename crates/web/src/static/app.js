@@ -62,6 +62,20 @@
       } else {
         status.textContent = (data.error || "") ;
         status.className = "save-status failed";
+        // A conflict: the other's value is in the message and the user's input is still in
+        // the form. Saving over it is a deliberate click, with the version now stored.
+        if (result.status === 409 && data.current && data.keep_mine) {
+          var keep = document.createElement("button");
+          keep.type = "button";
+          keep.className = "secondary keep-mine";
+          keep.textContent = data.keep_mine;
+          keep.addEventListener("click", function () {
+            form.querySelector("input[name=version]").value = data.current.version;
+            queueSave(form);
+          });
+          status.appendChild(document.createTextNode(" "));
+          status.appendChild(keep);
+        }
       }
     }).catch(function () {
       status.textContent = (document.documentElement.lang === "en" ? "Not saved (no connection); your input is kept." : "Chưa lưu được (mất kết nối); dữ liệu bạn nhập vẫn còn trên trang.");

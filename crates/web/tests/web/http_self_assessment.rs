@@ -420,10 +420,6 @@ web_test!(
             .iter()
             .find(|r| r.status == StatusCode::CONFLICT)
             .unwrap();
-        assert!(
-            loser.body.contains("Người khác vừa lưu tiêu chí này"),
-            "the conflict shows the other's value"
-        );
         let entry = app
             .store()
             .leaf_entry(period, stp, &binary)
@@ -431,6 +427,23 @@ web_test!(
             .unwrap()
             .unwrap();
         assert_eq!(entry.version, 1);
+        // The loser sees what the winner saved: their facts, their note and who they are.
+        let (won_facts, won_by) = if entry.note == "ghi chú yes" {
+            ("Đạt", "Người thử canbo.stp")
+        } else {
+            ("Không đạt", "Người thử truong.stp")
+        };
+        for needle in [
+            "Người khác vừa lưu tiêu chí này",
+            &format!("Số liệu đã lưu: {won_facts};"),
+            &format!("«{}»", entry.note),
+            won_by,
+        ] {
+            assert!(
+                loser.body.contains(needle),
+                "the conflict shows the other's value: {needle}"
+            );
+        }
         // The JSON reply of the autosave script carries the current value on a conflict.
         let mut client = app.login_as("canbo.stp").await;
         let token = client.csrf().await;
@@ -453,6 +466,47 @@ web_test!(
         let json: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(json["ok"], false);
         assert_eq!(json["current"]["version"], 1);
+        assert_eq!(json["current"]["facts"], won_facts);
+        assert_eq!(json["current"]["note"], entry.note.as_str());
+        assert_eq!(json["current"]["by"], won_by);
+        assert_eq!(json["keep_mine"], "Giữ bản của tôi (lưu đè)");
+        assert!(json["error"].as_str().unwrap().contains(won_facts));
+        // "Keep mine": the same input again over the version the conflict reported wins,
+        // deliberately, and nothing was overwritten before that.
+        assert_eq!(
+            app.store()
+                .leaf_entry(period, stp, &binary)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
+        );
+        let token = client.csrf().await;
+        let body = serde_urlencoded::to_string([
+            ("value", "no"),
+            ("note", "bản của tôi"),
+            ("version", "1"),
+            ("csrf", token.as_str()),
+        ])
+        .unwrap();
+        let r = client
+            .send(
+                Request::post(format!("/periods/{period}/units/{stp}/leaves/{binary}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let saved = app
+            .store()
+            .leaf_entry(period, stp, &binary)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((saved.version, saved.note.as_str()), (2, "bản của tôi"));
         app
     }
 );
