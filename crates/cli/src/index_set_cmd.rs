@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
-use parindex_domain::index_set::diff;
+use parindex_domain::index_set::{CodeMapping, SetDiff, counts_per_level_vi, diff_with};
 use parindex_domain::{IndexSet, IndexSetDoc};
 use parindex_store::index_sets::IndexSetContent;
 use parindex_store::{AuditActor, Store};
@@ -33,7 +33,9 @@ pub enum IndexSetCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// List added, removed and changed nodes between two sets (files, or ids/codes in the database).
+    /// List added, removed and changed nodes, maxima, caps and bonus/penalty items between two
+    /// sets (files, or ids/codes in the database), each change as before → after. When both
+    /// are stored, the new set's recorded old → new code mapping pairs renumbered nodes.
     Diff {
         #[command(flatten)]
         db: DbArgs,
@@ -49,7 +51,8 @@ pub enum ExportFormat {
 }
 
 fn read_file(path: &Path) -> Result<IndexSetDoc, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("không đọc được tệp {}: {e}", path.display()))?;
     parindex_formats::parse_index_set_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -58,30 +61,149 @@ async fn stored_doc(store: &Store, key: &str) -> Result<(i64, IndexSetDoc), Stri
         Ok(id) => store
             .get_index_set(id)
             .await
-            .map_err(|e| format!("index set {key}: {e}"))?,
+            .map_err(|e| format!("bộ chỉ số {key}: {e}"))?,
         Err(_) => store
             .find_index_set_by_code(&key.to_uppercase())
             .await
             .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no index set with code {key}"))?,
+            .ok_or_else(|| format!("không có bộ chỉ số nào mã {key}"))?,
     };
-    let doc =
-        serde_json::from_str(&set.definition).map_err(|e| format!("stored set {key}: {e}"))?;
+    let doc = serde_json::from_str(&set.definition)
+        .map_err(|e| format!("bộ chỉ số đã lưu {key} không đọc được: {e}"))?;
     Ok((set.id, doc))
 }
 
-/// A file path if it exists, else a set in the database.
-async fn doc_from(db: &DbArgs, key: &str) -> Result<IndexSetDoc, String> {
+/// A set to compare: read from a file, or stored (with its id, for the code mapping).
+struct Side {
+    id: Option<i64>,
+    doc: IndexSetDoc,
+}
+
+/// A file path if it exists, else a set in the database (opened once, on first need).
+async fn side(db: &DbArgs, store: &mut Option<Store>, key: &str) -> Result<Side, String> {
     let path = Path::new(key);
     if path.exists() {
-        return read_file(path);
+        return Ok(Side {
+            id: None,
+            doc: read_file(path)?,
+        });
     }
-    let (store, _) = db.open().await?;
-    Ok(stored_doc(&store, key).await?.1)
+    if store.is_none() {
+        *store = Some(db.open().await?.0);
+    }
+    let opened = store.as_ref().expect("opened above");
+    let (id, doc) = stored_doc(opened, key).await?;
+    Ok(Side { id: Some(id), doc })
 }
 
 fn validated(doc: &IndexSetDoc, what: &str) -> Result<IndexSet, String> {
-    IndexSet::from_doc(doc, None).map_err(|report| format!("{what} is not valid:\n{report}"))
+    IndexSet::from_doc(doc, None)
+        .map_err(|report| format!("{what} chưa hợp lệ, không so sánh được:\n{report}"))
+}
+
+/// The old → new pairs recorded for `new` from `old`, when both are stored sets; none for a
+/// file, which has no recorded mapping.
+async fn stored_mapping(
+    store: Option<&Store>,
+    old: &Side,
+    new: &Side,
+    old_set: &IndexSet,
+    new_set: &IndexSet,
+) -> Result<CodeMapping, String> {
+    let (Some(store), Some(old_id), Some(new_id)) = (store, old.id, new.id) else {
+        return Ok(CodeMapping::default());
+    };
+    let pairs: Vec<(String, String)> = store
+        .code_mappings(new_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|(from, _, _)| *from == old_id)
+        .map(|(_, a, b)| (a, b))
+        .collect();
+    CodeMapping::new(pairs, old_set, new_set).map_err(|report| {
+        format!("bảng ghép mã cũ → mới đã lưu không khớp hai bộ chỉ số:\n{report}")
+    })
+}
+
+/// One line of a long text: a method spanning lines reads on one.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The diff as lines: "+" added, "-" removed, "~" changed (one line per changed property,
+/// before → after), the set's own fields first and the bonus and penalty items last.
+fn diff_lines(changes: &SetDiff) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in &changes.set_changes {
+        lines.push(format!(
+            "~ Bộ chỉ số: {}: {} → {}",
+            c.label_vi(),
+            c.old_vi(),
+            c.new_vi()
+        ));
+    }
+    for n in &changes.added {
+        lines.push(format!(
+            "+ {} {} ({} điểm)",
+            n.code,
+            one_line(&n.title),
+            n.max.exact_vi()
+        ));
+    }
+    for n in &changes.removed {
+        lines.push(format!(
+            "- {} {} ({} điểm)",
+            n.code,
+            one_line(&n.title),
+            n.max.exact_vi()
+        ));
+    }
+    for c in &changes.changed {
+        let code = if c.old_code == c.new_code {
+            c.new_code.clone()
+        } else {
+            format!("{} (mã cũ {})", c.new_code, c.old_code)
+        };
+        for ch in &c.changes {
+            lines.push(format!(
+                "~ {code}: {}: {} → {}",
+                ch.label_vi(),
+                one_line(&ch.old_vi()),
+                one_line(&ch.new_vi())
+            ));
+        }
+    }
+    for a in &changes.adjustments_added {
+        lines.push(format!(
+            "+ {} ({}) {} ({} điểm)",
+            a.code,
+            a.kind_vi(),
+            one_line(&a.title),
+            a.max.exact_vi()
+        ));
+    }
+    for a in &changes.adjustments_removed {
+        lines.push(format!(
+            "- {} ({}) {} ({} điểm)",
+            a.code,
+            a.kind_vi(),
+            one_line(&a.title),
+            a.max.exact_vi()
+        ));
+    }
+    for a in &changes.adjustments_changed {
+        for ch in &a.changes {
+            lines.push(format!(
+                "~ {}: {}: {} → {}",
+                a.code,
+                ch.label_vi(),
+                one_line(&ch.old_vi()),
+                one_line(&ch.new_vi())
+            ));
+        }
+    }
+    lines
 }
 
 pub async fn run(command: IndexSetCommand) -> Result<ExitCode, String> {
@@ -90,20 +212,20 @@ pub async fn run(command: IndexSetCommand) -> Result<ExitCode, String> {
             let doc = read_file(&file)?;
             match IndexSet::from_doc(&doc, None) {
                 Ok(set) => {
-                    println!("{}: hợp lệ / valid", doc.code);
+                    println!("{}: hợp lệ", doc.code);
                     println!("{}", set.summary());
                     println!("{}", set.summary().kinds_vi());
                     if doc.illustrative {
-                        println!("(bộ chỉ số MINH HỌA / illustrative set)");
+                        println!("(bộ chỉ số MINH HỌA)");
                     }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(report) => {
-                    println!(
-                        "{}: KHÔNG HỢP LỆ / invalid — {} problem(s)",
-                        doc.code,
-                        report.problems.len()
-                    );
+                    println!("{}: KHÔNG HỢP LỆ — {} lỗi", doc.code, report.problems.len());
+                    // What was read, so the secretariat can check the shape while fixing.
+                    if let Some(counts) = doc.counts_per_level() {
+                        println!("Đã đọc: {}", counts_per_level_vi(&counts));
+                    }
                     println!("{report}");
                     Ok(ExitCode::from(2))
                 }
@@ -131,10 +253,18 @@ pub async fn run(command: IndexSetCommand) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;
-            println!("Imported {} as draft id {}.", stored.code, stored.id);
+            println!(
+                "Đã nhập {} thành bản nháp, mã số {}.",
+                stored.code, stored.id
+            );
             match valid {
                 Ok(set) => println!("{}", set.summary()),
-                Err(report) => println!("Not valid yet (fix before publishing):\n{report}"),
+                Err(report) => {
+                    if let Some(counts) = doc.counts_per_level() {
+                        println!("Đã đọc: {}", counts_per_level_vi(&counts));
+                    }
+                    println!("Chưa hợp lệ (cần sửa trước khi ban hành):\n{report}")
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -157,33 +287,37 @@ pub async fn run(command: IndexSetCommand) -> Result<ExitCode, String> {
             match (output, format) {
                 (Some(path), _) => {
                     std::fs::write(&path, &bytes)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                    println!("Wrote {}.", path.display());
+                        .map_err(|e| format!("không ghi được tệp {}: {e}", path.display()))?;
+                    println!("Đã ghi {}.", path.display());
                 }
                 (None, ExportFormat::Yaml) => print!("{}", String::from_utf8_lossy(&bytes)),
                 (None, ExportFormat::Xlsx) => {
-                    return Err("an Excel export needs --output FILE".into());
+                    return Err("xuất Excel cần --output TỆP".into());
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         IndexSetCommand::Diff { db, old, new } => {
-            let old_doc = doc_from(&db, &old).await?;
-            let new_doc = doc_from(&db, &new).await?;
-            let changes = diff(&validated(&old_doc, &old)?, &validated(&new_doc, &new)?);
-            println!("{} → {}", old_doc.code, new_doc.code);
+            let mut store = None;
+            let old_side = side(&db, &mut store, &old).await?;
+            let new_side = side(&db, &mut store, &new).await?;
+            let old_set = validated(&old_side.doc, &old)?;
+            let new_set = validated(&new_side.doc, &new)?;
+            let mapping =
+                stored_mapping(store.as_ref(), &old_side, &new_side, &old_set, &new_set).await?;
+            let changes = diff_with(&old_set, &new_set, &mapping);
+            println!("{} → {}", old_side.doc.code, new_side.doc.code);
+            if !mapping.is_empty() {
+                println!(
+                    "Ghép mã cũ → mới theo bảng đã lưu: {} cặp",
+                    mapping.pairs().count()
+                );
+            }
             if changes.is_empty() {
-                println!("No differences.");
+                println!("Hai bộ chỉ số giống nhau.");
             }
-            for n in &changes.added {
-                println!("+ {} {} ({})", n.code, n.title, n.max.exact_vi());
-            }
-            for n in &changes.removed {
-                println!("- {} {} ({})", n.code, n.title, n.max.exact_vi());
-            }
-            for c in &changes.changed {
-                let what: Vec<&str> = c.changes.iter().map(|ch| ch.label_vi()).collect();
-                println!("~ {}: {}", c.new_code, what.join(", "));
+            for line in diff_lines(&changes) {
+                println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -285,6 +285,11 @@ fn index_set_validate_reports_the_shipped_shapes_and_refuses_bad_files() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("KHÔNG HỢP LỆ"), "{out}");
+    // An invalid set still reports what was read, level by level.
+    assert!(
+        out.contains("Đã đọc: 8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần"),
+        "{out}"
+    );
     let garbage = dir.join("rac.yaml");
     std::fs::write(&garbage, "nodes: [unclosed").unwrap();
     let (code, out) = run(
@@ -314,7 +319,7 @@ fn index_set_import_export_and_diff() {
         &[],
     );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Imported MH-2021-SO as draft"), "{out}");
+    assert!(out.contains("Đã nhập MH-2021-SO thành bản nháp"), "{out}");
     let xlsx = dir.join("so.xlsx");
     let (code, out) = run(
         &dir,
@@ -350,12 +355,25 @@ fn index_set_import_export_and_diff() {
     );
     assert_eq!(code, 0, "{yaml}");
     assert!(yaml.contains("code: MH-2021-SO"));
-    // A changed title shows in the diff against the stored set.
-    let changed = std::fs::read_to_string(&so).unwrap().replacen(
-        "Công tác chỉ đạo, điều hành cải cách hành chính",
-        "Chỉ đạo, điều hành cải cách hành chính",
-        1,
-    );
+    // Next year's set: a domain retitled, 1.1.3 renumbered 1.1.4, the bonus cap raised
+    // and bonus item T1 halved. The diff against the stored set shows each value before →
+    // after with a decimal comma; a file carries no code mapping, so 1.1.3 → 1.1.4 reads
+    // as one removed and one added.
+    let changed = std::fs::read_to_string(&so)
+        .unwrap()
+        .replacen("code: MH-2021-SO", "code: MH-2022-SO", 1)
+        .replacen(
+            "Công tác chỉ đạo, điều hành cải cách hành chính",
+            "Chỉ đạo, điều hành cải cách hành chính",
+            1,
+        )
+        .replacen("code: \"1.1.3\"", "code: \"1.1.4\"", 1)
+        .replacen("bonus_cap: 2", "bonus_cap: 3", 1)
+        .replacen(
+            "max: 1\n    method: \"Mỗi sáng kiến",
+            "max: 0.5\n    method: \"Mỗi sáng kiến",
+            1,
+        );
     let changed_path = dir.join("moi.yaml");
     std::fs::write(&changed_path, changed).unwrap();
     let (code, out) = run(
@@ -371,7 +389,81 @@ fn index_set_import_export_and_diff() {
         &[],
     );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("~ 1: Tên"), "{out}");
+    for line in [
+        "MH-2021-SO → MH-2022-SO",
+        "~ Bộ chỉ số: Điểm thưởng tối đa: 2 → 3",
+        "~ 1: Tên: Công tác chỉ đạo, điều hành cải cách hành chính → Chỉ đạo, điều hành cải cách hành chính",
+        "- 1.1.3 Bố trí kinh phí thực hiện kế hoạch CCHC (0,25 điểm)",
+        "+ 1.1.4 Bố trí kinh phí thực hiện kế hoạch CCHC (0,25 điểm)",
+        "~ T1: Điểm tối đa: 1 → 0,5",
+    ] {
+        assert!(out.lines().any(|l| l == line), "«{line}» not in:\n{out}");
+    }
+    assert!(!out.contains("Ghép mã"), "{out}");
+
+    // Stored, with the recorded old → new mapping: 1.1.3 pairs with 1.1.4.
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "import",
+            "--data-dir",
+            &data_arg,
+            changed_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let url = format!("sqlite://{}?mode=rwc", data.join("parindex.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = parindex_store::Store::connect(&url, 1).await.unwrap();
+        let old = store
+            .find_index_set_by_code("MH-2021-SO")
+            .await
+            .unwrap()
+            .unwrap();
+        let new = store
+            .find_index_set_by_code("MH-2022-SO")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut tx = store
+            .begin_write(parindex_store::AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.set_code_mapping(new.id, old.id, &[("1.1.3".into(), "1.1.4".into())])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.pool().close().await;
+    });
+    let (code, out) = run(
+        &dir,
+        &[
+            "index-set",
+            "diff",
+            "--data-dir",
+            &data_arg,
+            "MH-2021-SO",
+            "MH-2022-SO",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Ghép mã cũ → mới theo bảng đã lưu: 1 cặp"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l == "~ 1.1.4 (mã cũ 1.1.3): Mã: 1.1.3 → 1.1.4"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("+ 1.1.4") && !out.contains("- 1.1.3"),
+        "{out}"
+    );
+
     let (code, out) = run(
         &dir,
         &[
@@ -385,6 +477,6 @@ fn index_set_import_export_and_diff() {
         &[],
     );
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("No differences"), "{out}");
+    assert!(out.contains("Hai bộ chỉ số giống nhau."), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use super::{IndexSet, Node, Problem, ValidationReport};
+use super::{AdjustmentDoc, AdjustmentKind, IndexSet, Node, Problem, ValidationReport};
 use crate::Points;
-use crate::rules::RuleSpec;
+use crate::rules::{RuleSpec, ZeroOfZero};
 
 /// Compares node codes numerically, component by component: 1.2 < 1.10 < 2.
 pub fn compare_codes(a: &str, b: &str) -> Ordering {
@@ -184,6 +184,199 @@ impl Change {
             Change::NotApplicableAllowed { .. } => "Được khai không áp dụng",
         }
     }
+
+    /// The value before the change, as a user reads it (decimal comma, "có"/"không").
+    pub fn old_vi(&self) -> String {
+        self.values_vi().0
+    }
+
+    /// The value after the change, as [`Change::old_vi`].
+    pub fn new_vi(&self) -> String {
+        self.values_vi().1
+    }
+
+    fn values_vi(&self) -> (String, String) {
+        match self {
+            Change::Code { old, new } | Change::Title { old, new } => (old.clone(), new.clone()),
+            Change::TitleEn { old, new }
+            | Change::Method { old, new }
+            | Change::Evidence { old, new } => (text_vi(old.as_deref()), text_vi(new.as_deref())),
+            Change::Max { old, new } => (old.exact_vi(), new.exact_vi()),
+            Change::SumExempt { old, new } | Change::NotApplicableAllowed { old, new } => {
+                (yes_no_vi(*old), yes_no_vi(*new))
+            }
+            Change::Rule { old, new } => (rule_vi(old.as_ref()), rule_vi(new.as_ref())),
+            Change::AppliesTo { old, new } => (groups_vi(old), groups_vi(new)),
+        }
+    }
+}
+
+fn text_vi(value: Option<&str>) -> String {
+    match value {
+        Some(text) if !text.trim().is_empty() => text.to_owned(),
+        _ => "(trống)".to_owned(),
+    }
+}
+
+fn yes_no_vi(value: bool) -> String {
+    if value { "có" } else { "không" }.to_owned()
+}
+
+fn groups_vi(groups: &[String]) -> String {
+    if groups.is_empty() {
+        "mọi nhóm".to_owned()
+    } else {
+        groups.join(", ")
+    }
+}
+
+/// A rule as its kind and parameters. The 0-of-0 choice is spelled out because
+/// [`RuleSpec::describe_vi`] leaves it out, and a change of only that must still show.
+fn rule_vi(rule: Option<&RuleSpec>) -> String {
+    let Some(rule) = rule else {
+        return "(không có: nút có nút con)".to_owned();
+    };
+    let mut text = format!("{}: {}", rule.kind().label_vi(), rule.describe_vi());
+    if let RuleSpec::TieredPercent { zero_of_zero, .. }
+    | RuleSpec::Proportional { zero_of_zero, .. }
+    | RuleSpec::ProportionalFloor { zero_of_zero, .. } = rule
+    {
+        text.push_str(match zero_of_zero {
+            ZeroOfZero::Full => "; 0/0 → điểm tối đa",
+            ZeroOfZero::Zero => "; 0/0 → 0",
+        });
+    }
+    text
+}
+
+/// A document field that scores depend on (the scale, the two maxima, the caps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetField {
+    Scale,
+    AppraisedMax,
+    SurveyMax,
+    BonusCap,
+    PenaltyCap,
+}
+
+impl SetField {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            SetField::Scale => "Thang điểm",
+            SetField::AppraisedMax => "Điểm thẩm định tối đa",
+            SetField::SurveyMax => "Điểm điều tra xã hội học tối đa",
+            SetField::BonusCap => "Điểm thưởng tối đa",
+            SetField::PenaltyCap => "Điểm trừ tối đa",
+        }
+    }
+}
+
+/// A set-level field, before → after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetChange {
+    pub field: SetField,
+    pub old: Points,
+    pub new: Points,
+}
+
+impl SetChange {
+    pub fn label_vi(&self) -> &'static str {
+        self.field.label_vi()
+    }
+
+    pub fn old_vi(&self) -> String {
+        self.old.exact_vi()
+    }
+
+    pub fn new_vi(&self) -> String {
+        self.new.exact_vi()
+    }
+}
+
+/// A bonus or penalty item as listed among the added or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdjustmentBrief {
+    pub code: String,
+    pub kind: AdjustmentKind,
+    pub title: String,
+    pub max: Points,
+}
+
+impl AdjustmentBrief {
+    fn of(item: &AdjustmentDoc) -> AdjustmentBrief {
+        AdjustmentBrief {
+            code: item.code.clone(),
+            kind: item.kind,
+            title: item.title.clone(),
+            max: item.max,
+        }
+    }
+
+    pub fn kind_vi(&self) -> &'static str {
+        self.kind.label_vi()
+    }
+}
+
+/// One changed property of a bonus or penalty item, before → after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum AdjustmentFieldChange {
+    Kind {
+        old: AdjustmentKind,
+        new: AdjustmentKind,
+    },
+    Title {
+        old: String,
+        new: String,
+    },
+    Max {
+        old: Points,
+        new: Points,
+    },
+    Method {
+        old: Option<String>,
+        new: Option<String>,
+    },
+}
+
+impl AdjustmentFieldChange {
+    pub fn label_vi(&self) -> &'static str {
+        match self {
+            AdjustmentFieldChange::Kind { .. } => "Loại (thưởng / trừ)",
+            AdjustmentFieldChange::Title { .. } => "Tên",
+            AdjustmentFieldChange::Max { .. } => "Điểm tối đa",
+            AdjustmentFieldChange::Method { .. } => "Cách chấm điểm",
+        }
+    }
+
+    pub fn old_vi(&self) -> String {
+        self.values_vi().0
+    }
+
+    pub fn new_vi(&self) -> String {
+        self.values_vi().1
+    }
+
+    fn values_vi(&self) -> (String, String) {
+        match self {
+            AdjustmentFieldChange::Kind { old, new } => {
+                (old.label_vi().to_owned(), new.label_vi().to_owned())
+            }
+            AdjustmentFieldChange::Title { old, new } => (old.clone(), new.clone()),
+            AdjustmentFieldChange::Max { old, new } => (old.exact_vi(), new.exact_vi()),
+            AdjustmentFieldChange::Method { old, new } => {
+                (text_vi(old.as_deref()), text_vi(new.as_deref()))
+            }
+        }
+    }
+}
+
+/// A bonus or penalty item present in both sets (by code) that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdjustmentChange {
+    pub code: String,
+    pub changes: Vec<AdjustmentFieldChange>,
 }
 
 /// A node present in both sets (same code, or paired by the mapping) that changed.
@@ -203,11 +396,25 @@ pub struct SetDiff {
     pub removed: Vec<NodeBrief>,
     /// Paired and different (by old code).
     pub changed: Vec<NodeChange>,
+    /// The scale, maxima and caps that differ, in document order.
+    pub set_changes: Vec<SetChange>,
+    /// Bonus and penalty items in the new set only, in the new set's order.
+    pub adjustments_added: Vec<AdjustmentBrief>,
+    /// Bonus and penalty items in the old set only, in the old set's order.
+    pub adjustments_removed: Vec<AdjustmentBrief>,
+    /// Bonus and penalty items in both (same code) that changed, in the old set's order.
+    pub adjustments_changed: Vec<AdjustmentChange>,
 }
 
 impl SetDiff {
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.set_changes.is_empty()
+            && self.adjustments_added.is_empty()
+            && self.adjustments_removed.is_empty()
+            && self.adjustments_changed.is_empty()
     }
 }
 
@@ -218,6 +425,8 @@ pub fn diff(old: &IndexSet, new: &IndexSet) -> SetDiff {
 
 /// The differences from `old` to `new`, pairing nodes through `mapping` first and by
 /// identical code otherwise (a code that is the target of a mapping pairs only through it).
+/// Bonus and penalty items pair by code (the mapping is about the tree); the set's scale,
+/// maxima and caps are compared as well, since they change every unit's total.
 pub fn diff_with(old: &IndexSet, new: &IndexSet, mapping: &CodeMapping) -> SetDiff {
     let mapped_targets: HashSet<&str> = mapping.0.values().map(String::as_str).collect();
     let mut paired_new: HashSet<usize> = HashSet::new();
@@ -255,7 +464,72 @@ pub fn diff_with(old: &IndexSet, new: &IndexSet, mapping: &CodeMapping) -> SetDi
     result
         .changed
         .sort_by(|a, b| compare_codes(&a.old_code, &b.old_code));
+    result.set_changes = set_changes(old, new);
+    diff_adjustments(&old.doc().adjustments, &new.doc().adjustments, &mut result);
     result
+}
+
+fn set_changes(old: &IndexSet, new: &IndexSet) -> Vec<SetChange> {
+    let (a, b) = (old.doc(), new.doc());
+    [
+        (SetField::Scale, a.scale, b.scale),
+        (SetField::AppraisedMax, a.appraised_max, b.appraised_max),
+        (SetField::SurveyMax, a.survey_max, b.survey_max),
+        (SetField::BonusCap, a.bonus_cap, b.bonus_cap),
+        (SetField::PenaltyCap, a.penalty_cap, b.penalty_cap),
+    ]
+    .into_iter()
+    .filter(|(_, old, new)| old != new)
+    .map(|(field, old, new)| SetChange { field, old, new })
+    .collect()
+}
+
+fn diff_adjustments(old: &[AdjustmentDoc], new: &[AdjustmentDoc], result: &mut SetDiff) {
+    let find =
+        |items: &'_ [AdjustmentDoc], code: &str| items.iter().position(|item| item.code == code);
+    for before in old {
+        let Some(index) = find(new, &before.code) else {
+            result.adjustments_removed.push(AdjustmentBrief::of(before));
+            continue;
+        };
+        let after = &new[index];
+        let mut changes = Vec::new();
+        if before.kind != after.kind {
+            changes.push(AdjustmentFieldChange::Kind {
+                old: before.kind,
+                new: after.kind,
+            });
+        }
+        if before.title != after.title {
+            changes.push(AdjustmentFieldChange::Title {
+                old: before.title.clone(),
+                new: after.title.clone(),
+            });
+        }
+        if before.max != after.max {
+            changes.push(AdjustmentFieldChange::Max {
+                old: before.max,
+                new: after.max,
+            });
+        }
+        if before.method != after.method {
+            changes.push(AdjustmentFieldChange::Method {
+                old: before.method.clone(),
+                new: after.method.clone(),
+            });
+        }
+        if !changes.is_empty() {
+            result.adjustments_changed.push(AdjustmentChange {
+                code: before.code.clone(),
+                changes,
+            });
+        }
+    }
+    for after in new {
+        if find(old, &after.code).is_none() {
+            result.adjustments_added.push(AdjustmentBrief::of(after));
+        }
+    }
 }
 
 fn changes(old: &Node, new: &Node) -> Vec<Change> {

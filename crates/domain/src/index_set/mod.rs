@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::rules::{self, LeafInput, LeafScore, RuleError, RuleKind, RuleSpec};
 use crate::{InvalidInput, Points};
 pub use diff::{
-    Change, CodeMapping, NodeBrief, NodeChange, SetDiff, compare_codes, diff, diff_with,
+    AdjustmentBrief, AdjustmentChange, AdjustmentFieldChange, Change, CodeMapping, NodeBrief,
+    NodeChange, SetChange, SetDiff, SetField, compare_codes, diff, diff_with,
 };
 
 /// The `format` of every document this version reads and writes.
@@ -107,6 +108,27 @@ impl NodeDoc {
             rule: None,
             children: Vec::new(),
         }
+    }
+}
+
+impl IndexSetDoc {
+    /// Nodes per level (domains, criteria, sub-criteria, deeper), counted even when the
+    /// document is not valid, so a report can say what was read. None when the tree is over
+    /// the size or depth bounds: such a file is refused before anything is counted.
+    pub fn counts_per_level(&self) -> Option<Vec<usize>> {
+        if validate::check_bounds(&self.nodes).is_some() {
+            return None;
+        }
+        let mut counts: Vec<usize> = Vec::new();
+        let mut stack: Vec<(&NodeDoc, usize)> = self.nodes.iter().map(|n| (n, 0)).collect();
+        while let Some((node, depth)) = stack.pop() {
+            if counts.len() <= depth {
+                counts.resize(depth + 1, 0);
+            }
+            counts[depth] += 1;
+            stack.extend(node.children.iter().map(|c| (c, depth + 1)));
+        }
+        Some(counts)
     }
 }
 
@@ -248,16 +270,20 @@ impl ValidationSummary {
     }
 }
 
+/// Node counts per level as one line: "8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần".
+pub fn counts_per_level_vi(counts: &[usize]) -> String {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n} {}", level_name_vi(i + 1)))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 impl fmt::Display for ValidationSummary {
     /// "8 lĩnh vực / 38 tiêu chí / 85 tiêu chí thành phần; 75 + 25 = 100 điểm".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let levels = self
-            .counts_per_level
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{n} {}", level_name_vi(i + 1)))
-            .collect::<Vec<_>>()
-            .join(" / ");
+        let levels = counts_per_level_vi(&self.counts_per_level);
         write!(
             f,
             "{levels}; {} + {} = {} điểm",

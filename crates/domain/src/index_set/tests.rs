@@ -377,6 +377,119 @@ fn diff_lists_added_removed_and_changed_in_code_order() {
 }
 
 #[test]
+fn diff_shows_values_before_and_after_with_a_decimal_comma() {
+    let old = sample();
+    let new = edited(|j| {
+        let n = &mut j["nodes"];
+        n[0]["children"][0]["children"][1]["max"] = 1.5.into();
+        n[0]["children"][0]["max"] = 2.into();
+        n[0]["children"][1]["max"] = 1.into();
+        n[0]["children"][1]["rule"]["start"] = 1.into();
+        n[1]["children"][0]["not_applicable_allowed"] = false.into();
+        n[1]["children"][1]["rule"]["zero_of_zero"] = "full".into();
+        n[1]["children"][4]["applies_to"] = serde_json::json!([]);
+    });
+    let d = diff(&old, &new);
+    let shown = |code: &str| -> Vec<String> {
+        let node = d.changed.iter().find(|c| c.old_code == code).unwrap();
+        node.changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.label_vi(), c.old_vi(), c.new_vi()))
+            .collect()
+    };
+    assert_eq!(shown("1.1.2"), ["Điểm tối đa: 1 → 1,5"]);
+    assert_eq!(
+        shown("1.2"),
+        [
+            "Điểm tối đa: 1,5 → 1",
+            "Quy tắc chấm điểm: điểm trừ: 1,5 − 0,25 × số báo cáo chậm, không thấp hơn 0 → \
+             điểm trừ: 1 − 0,25 × số báo cáo chậm, không thấp hơn 0"
+        ]
+    );
+    assert_eq!(shown("2.1"), ["Được khai không áp dụng: có → không"]);
+    // Only the 0-of-0 choice changed: the texts still differ.
+    let floor = shown("2.2");
+    assert_eq!(floor.len(), 1);
+    assert!(
+        floor[0].contains("0/0 → 0 →") && floor[0].ends_with("0/0 → điểm tối đa"),
+        "{floor:?}"
+    );
+    assert_eq!(shown("2.5"), ["Áp dụng cho nhóm: HUYEN → mọi nhóm"]);
+}
+
+#[test]
+fn diff_compares_the_scale_caps_and_bonus_and_penalty_items() {
+    let old = sample();
+    let same_tree = edited(|j| {
+        j["bonus_cap"] = 1.5.into();
+        j["penalty_cap"] = 0.into();
+        j["adjustments"][0]["max"] = 0.75.into();
+        j["adjustments"][0]["method"] = serde_json::Value::Null;
+        j["adjustments"][1] = serde_json::json!(
+            { "code": "P2", "kind": "penalty", "title": "Vi phạm kỷ luật", "max": 0.5 }
+        );
+    });
+    let d = diff(&old, &same_tree);
+    assert!(!d.is_empty());
+    assert!(d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty());
+    let fields: Vec<String> = d
+        .set_changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.label_vi(), c.old_vi(), c.new_vi()))
+        .collect();
+    assert_eq!(
+        fields,
+        ["Điểm thưởng tối đa: 1 → 1,5", "Điểm trừ tối đa: 0,5 → 0"]
+    );
+    assert_eq!(d.adjustments_changed.len(), 1);
+    assert_eq!(d.adjustments_changed[0].code, "T1");
+    let items: Vec<String> = d.adjustments_changed[0]
+        .changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.label_vi(), c.old_vi(), c.new_vi()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "Điểm tối đa: 1 → 0,75",
+            "Cách chấm điểm: 0,5 điểm mỗi sáng kiến → (trống)"
+        ]
+    );
+    let codes = |v: &[AdjustmentBrief]| v.iter().map(|a| a.code.clone()).collect::<Vec<_>>();
+    assert_eq!(codes(&d.adjustments_added), ["P2"]);
+    assert_eq!(codes(&d.adjustments_removed), ["P1"]);
+    assert_eq!(d.adjustments_added[0].kind_vi(), "điểm trừ");
+
+    // The scale and both maxima: a set rescaled to 20 points.
+    let rescaled = edited(|j| {
+        j["scale"] = 20.into();
+        j["survey_max"] = 12.into();
+        j["nodes"][2]["max"] = 12.into();
+        j["nodes"][2]["children"][0]["max"] = 12.into();
+    });
+    let d = diff(&old, &rescaled);
+    assert_eq!(
+        d.set_changes,
+        [
+            SetChange {
+                field: SetField::Scale,
+                old: p("10"),
+                new: p("20")
+            },
+            SetChange {
+                field: SetField::SurveyMax,
+                old: p("2"),
+                new: p("12")
+            }
+        ]
+    );
+    assert_eq!(
+        d.set_changes[1].label_vi(),
+        "Điểm điều tra xã hội học tối đa"
+    );
+}
+
+#[test]
 fn a_code_mapping_pairs_a_renumbered_node() {
     let old = sample();
     let new = edited(|j| {

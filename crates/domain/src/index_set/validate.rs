@@ -78,7 +78,7 @@ pub(super) fn build(
 
 /// Refuses a tree over [`MAX_NODES`] nodes or [`MAX_DEPTH`] levels, looking at no more than
 /// [`MAX_NODES`] nodes to find out.
-fn check_bounds(roots: &[NodeDoc]) -> Option<Problem> {
+pub(super) fn check_bounds(roots: &[NodeDoc]) -> Option<Problem> {
     let too_many = || Problem {
         code: None,
         message: format!(

@@ -41,6 +41,17 @@ async fn import_so(client: &mut crate::support::TestClient) -> i64 {
         .unwrap()
 }
 
+/// The table with `data-testid="{testid}"`, up to its end.
+fn section<'a>(page: &'a str, testid: &str) -> &'a str {
+    let start = page
+        .find(&format!("data-testid=\"{testid}\""))
+        .unwrap_or_else(|| panic!("no {testid} in {page}"));
+    let end = page[start..]
+        .find("</table>")
+        .map_or(page.len(), |e| start + e);
+    &page[start..end]
+}
+
 fn version_of(page: &str) -> String {
     let marker = "name=\"version\" value=\"";
     let start = page.find(marker).unwrap() + marker.len();
@@ -300,6 +311,15 @@ web_test!(clone_diff_and_code_mapping, |app: TestApp| async move {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // …and drop penalty item P2: the diff covers bonus and penalty items too.
+    let page = client.get(&format!("/index-sets/{new_id}")).await.body;
+    let r = client
+        .post(
+            &format!("/index-sets/{new_id}/adjustments/P2/delete"),
+            &[("version", &version_of(&page))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let diff = client
         .get(&format!("/index-sets/diff?old={id}&new={new_id}"))
         .await;
@@ -309,6 +329,21 @@ web_test!(clone_diff_and_code_mapping, |app: TestApp| async move {
         "{}",
         diff.body
     );
+    // Each change reads before → after, in its own row.
+    let changed = section(&diff.body, "diff-changed");
+    assert!(
+        changed.contains(
+            "<td>Tên</td><td>Ban hành kế hoạch CCHC năm kịp thời</td><td>Ban hành kế hoạch CCHC năm 2022</td>"
+        ),
+        "{changed}"
+    );
+    let removed = section(&diff.body, "diff-adj-removed");
+    assert!(
+        removed.contains("<td>P2</td><td>điểm trừ</td>")
+            && removed.contains("<td class=\"num\">1</td>"),
+        "{removed}"
+    );
+    assert!(diff.body.contains("Điểm thưởng, điểm trừ bỏ đi (1)"));
     // A mapping to a code that does not exist is refused; a good one is kept.
     let bad = client
         .post(
