@@ -119,6 +119,43 @@ pub fn percent_display_vi(percent: Decimal) -> String {
     format!("{}%", Points(percent).display_vi())
 }
 
+/// The most decimals an explanation shows to keep a percentage on the right side of a
+/// threshold (79,9999% against 80%); closer than that, it says "< 80%" instead.
+const MAX_THRESHOLD_DECIMALS: u32 = 6;
+
+/// A percentage for an explanation that compares it with `thresholds` (tiers, a floor):
+/// "= 90,00%" as published, unless the 2-decimal figure would fall on the other side of a
+/// threshold than the exact ratio (799999/1000000 shows as 80,00% but is below 80%). Then
+/// more decimals are shown, up to [`MAX_THRESHOLD_DECIMALS`] ("= 79,9999%"), and past that
+/// the comparison itself ("< 80%"). Display only: the score is decided on the exact ratio.
+pub fn percent_against_vi(percent: Decimal, thresholds: &[Decimal]) -> String {
+    let wrong_side = |shown: Decimal| {
+        thresholds
+            .iter()
+            .find(|t| (percent >= **t) != (shown >= **t))
+    };
+    if wrong_side(Points(percent).published()).is_none() {
+        return format!("= {}", percent_display_vi(percent));
+    }
+    for places in 3..=MAX_THRESHOLD_DECIMALS {
+        let shown = percent
+            .round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        if wrong_side(shown).is_none() {
+            let text = format!("{shown:.prec$}", prec = places as usize);
+            return format!("= {}%", text.replace('.', ","));
+        }
+    }
+    let shown = percent.round_dp_with_strategy(
+        MAX_THRESHOLD_DECIMALS,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    );
+    match wrong_side(shown) {
+        Some(t) if percent < *t => format!("< {}%", Points(*t).exact_vi()),
+        Some(t) => format!("≥ {}%", Points(*t).exact_vi()),
+        None => format!("= {}%", Points(shown).exact_vi()),
+    }
+}
+
 impl fmt::Display for Points {
     /// The published form, as [`Points::display_vi`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -348,5 +385,27 @@ mod tests {
         assert_eq!(Points::from_int(100).exact_vi(), "100");
         assert_eq!(Points::parse("1.250").unwrap().decimal_places(), 2);
         assert_eq!(percent_display_vi(Decimal::new(906_549, 4)), "90,65%");
+    }
+
+    #[test]
+    fn a_percentage_near_a_threshold_is_never_shown_on_the_wrong_side() {
+        let eighty = [Decimal::from(80)];
+        let pct = |text: &str| text.parse::<Decimal>().unwrap();
+        assert_eq!(percent_against_vi(pct("90"), &eighty), "= 90,00%");
+        assert_eq!(percent_against_vi(pct("79.99"), &eighty), "= 79,99%");
+        assert_eq!(percent_against_vi(pct("80"), &eighty), "= 80,00%");
+        assert_eq!(percent_against_vi(pct("79.9999"), &eighty), "= 79,9999%");
+        assert_eq!(percent_against_vi(pct("79.996"), &eighty), "= 79,996%");
+        assert_eq!(percent_against_vi(pct("79.99999999"), &eighty), "< 80%");
+        // Both tiers count: 99,999% reaches 80% but not 100%.
+        assert_eq!(
+            percent_against_vi(pct("99.999"), &[Decimal::from(100), Decimal::from(80)]),
+            "= 99,999%"
+        );
+        // A threshold with decimals, exceeded by less than the rounding.
+        assert_eq!(
+            percent_against_vi(pct("80.0049"), &[pct("80.004")]),
+            "= 80,005%"
+        );
     }
 }

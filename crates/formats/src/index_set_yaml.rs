@@ -282,6 +282,10 @@ pub(crate) fn yaml_error(error: &serde_saphyr::Error, source: &str) -> FormatErr
             None => "một khóa xuất hiện hai lần trong cùng một mục".to_owned(),
         },
         E::UnknownAnchor { .. } => "bí danh (*) trỏ tới một neo (&) không có".to_owned(),
+        // `&a { children: [*a] }`: an alias inside its own anchor would make the tree a
+        // cycle. The reader stops at once; the user is told what is wrong, in Vietnamese.
+        E::RecursiveReferencesRequireWeakTypes { .. } => SELF_ALIAS_VI.to_owned(),
+        E::Message { msg, .. } if msg.contains("recursive references") => SELF_ALIAS_VI.to_owned(),
         E::Eof { .. } => {
             "tệp kết thúc đột ngột: thiếu nội dung, hoặc dấu nháy, dấu ngoặc chưa đóng".to_owned()
         }
@@ -303,6 +307,11 @@ pub(crate) fn yaml_error(error: &serde_saphyr::Error, source: &str) -> FormatErr
         detail,
     }
 }
+
+/// An alias that refers back to its own anchor: a cycle, which a tree cannot have.
+const SELF_ALIAS_VI: &str = "bí danh (*) nằm bên trong chính neo (&) mà nó trỏ tới: không được \
+     dùng neo, bí danh tự tham chiếu (tạo vòng lặp); bộ chỉ số là một cây, hãy viết đầy đủ các \
+     nút con";
 
 /// A syntax error of the YAML reader, said in Vietnamese for the common mistakes; the
 /// reader's own words follow for the rest.

@@ -613,6 +613,41 @@ fn billion_laughs_is_refused() {
     assert!(error.to_string().contains("bí danh"), "{error}");
 }
 
+#[test]
+fn cycles_are_refused_with_a_clear_message() {
+    // A YAML anchor whose alias sits inside itself would make the tree a cycle.
+    let direct =
+        format!("{HEAD}nodes:\n  - &a {{code: \"1\", title: t, max: 1, children: [*a]}}\n");
+    // The same through a second anchor: 1 → 1.1 → 1.
+    let indirect = format!(
+        "{HEAD}nodes:\n  - &a {{code: \"1\", title: t, max: 1, children: \
+         [&b {{code: \"1.1\", title: t, max: 1, children: [*a]}}]}}\n"
+    );
+    for text in [direct, indirect] {
+        let error = within(Duration::from_millis(200), || yaml_error(&text));
+        let message = error.to_string();
+        assert!(
+            matches!(
+                error,
+                FormatError::InvalidYaml { .. } | FormatError::YamlTooComplex { .. }
+            ),
+            "{error:?}"
+        );
+        assert!(
+            message.contains("tự tham chiếu") && message.contains("vòng lặp"),
+            "{message}"
+        );
+        assert!(!message.contains("recursive"), "no English left: {message}");
+    }
+    // Excel cannot express a cycle: a row's parent is not a column but follows from its code
+    // (the parent of 1.2.3 is 1.2, index_set_xlsx.rs, `rsplit_once('.')`), and it must be a
+    // row above it, so every parent comes strictly before its children. A child above its
+    // parent is refused with its row number instead.
+    let child_first = workbook(&[LEAF_1, DOMAIN], &INFO);
+    let message = xlsx_error(&child_first).to_string();
+    assert!(message.contains("nút cha trước nút con"), "{message}");
+}
+
 fn many_nodes_yaml(target_bytes: usize) -> String {
     let mut text = format!("{HEAD}nodes:\n");
     let mut i = 0u64;

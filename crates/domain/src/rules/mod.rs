@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::points::percent_display_vi;
+use crate::points::{percent_against_vi, percent_display_vi};
 use crate::{InvalidInput, Points};
 pub use formula::{Formula, FormulaError};
 pub use spec::{
@@ -396,10 +396,12 @@ fn tiered_percent(
     if denominator.is_zero() {
         return Ok(zero_of_zero_score(counted, zero_of_zero, max));
     }
+    // The shown percentage never contradicts the tier chosen from the exact ratio.
+    let thresholds: Vec<Decimal> = tiers.iter().map(|t| t.min_percent).collect();
     let head = format!(
-        "{} = {}",
+        "{} {}",
         ratio_vi(numerator, denominator, counted),
-        percent_display_vi(percent_of(numerator, denominator)?)
+        percent_against_vi(percent_of(numerator, denominator)?, &thresholds)
     );
     for (i, tier) in tiers.iter().enumerate() {
         if reaches(numerator, denominator, tier.min_percent)? {
@@ -416,8 +418,10 @@ fn tiered_percent(
             ));
         }
     }
+    // "< 80%" already says it when the ratio is too close to 80% to show as a figure.
     let lowest = tiers
         .last()
+        .filter(|t| !head.ends_with(&format!("< {}%", number_vi(t.min_percent))))
         .map(|t| format!(" → dưới {}%", number_vi(t.min_percent)))
         .unwrap_or_default();
     Ok((
@@ -437,11 +441,22 @@ fn proportional(
     if denominator.is_zero() {
         return Ok(zero_of_zero_score(counted, zero_of_zero, max));
     }
-    let percent = percent_display_vi(percent_of(numerator, denominator)?);
-    let mut text = format!("{} = {percent}", ratio_vi(numerator, denominator, counted));
+    let exact = percent_of(numerator, denominator)?;
+    // Against the floor, the shown percentage never contradicts the exact comparison.
+    let relation = percent_against_vi(exact, floor_percent.as_slice());
+    // The factor of the product: the same figure when it is one ("= 79,9999%" → "79,9999%").
+    let percent = relation
+        .strip_prefix("= ")
+        .map_or_else(|| percent_display_vi(exact), str::to_owned);
+    let ratio = ratio_vi(numerator, denominator, counted);
+    let mut text = format!("{ratio} {relation}");
     if let Some(floor) = floor_percent {
         let floor_vi = number_vi(floor);
         if !reaches(numerator, denominator, floor)? {
+            if relation.starts_with('<') {
+                // Too close to the floor to show as a figure: the comparison is the text.
+                text = ratio;
+            }
             text.push_str(&format!(
                 " < ngưỡng {floor_vi}% → {}",
                 of_max(Points::ZERO, max)

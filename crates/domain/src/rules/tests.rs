@@ -64,6 +64,20 @@ fn tiered_percent_boundaries() {
     assert_eq!(points(&rule, "2", ratio("8000", "10000")), p("1"));
     assert_eq!(points(&rule, "2", ratio("4", "5")), p("1"));
     assert_eq!(points(&rule, "2", ratio("799999", "1000000")), Points::ZERO);
+    // The text agrees: 79,9999% (not "80,00% → dưới 80%", the rounded figure).
+    assert_eq!(
+        score(&rule, "2", ratio("799999", "1000000")).explanation,
+        "799999/1000000 nhiệm vụ = 79,9999% → dưới 80% → 0,00/2,00 điểm"
+    );
+    assert_eq!(
+        score(&rule, "2", ratio("7999999999", "10000000000")).explanation,
+        "7999999999/10000000000 nhiệm vụ < 80% → 0,00/2,00 điểm"
+    );
+    // Just under the top tier: not "100,00% → bậc 80–<100%".
+    assert_eq!(
+        score(&rule, "2", ratio("99999", "100000")).explanation,
+        "99999/100000 nhiệm vụ = 99,999% → bậc 80–<100% → 1,00/2,00 điểm"
+    );
     assert_eq!(points(&rule, "2", ratio("20", "20")), p("2"));
     let full = score(&rule, "2", ratio("20", "20"));
     assert_eq!(
@@ -140,6 +154,18 @@ fn proportional_and_floor() {
     assert_eq!(
         under.explanation,
         "4999/10000 lớp = 49,99% < ngưỡng 50% → 0,00/2,00 điểm"
+    );
+    // Just under the floor, the text shows enough decimals not to contradict itself.
+    let near = score(&floor, "2", ratio("499999", "1000000"));
+    assert_eq!(near.points, Some(Points::ZERO));
+    assert_eq!(
+        near.explanation,
+        "499999/1000000 lớp = 49,9999% < ngưỡng 50% → 0,00/2,00 điểm"
+    );
+    let closer = score(&floor, "2", ratio("4999999999", "10000000000"));
+    assert_eq!(
+        closer.explanation,
+        "4999999999/10000000000 lớp < ngưỡng 50% → 0,00/2,00 điểm"
     );
     let at = score(&floor, "2", ratio("5", "10"));
     assert_eq!(at.points, Some(p("1")));
