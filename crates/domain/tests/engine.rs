@@ -1,5 +1,6 @@
-//! Property tests of the scoring engine: every score within [0, max], tiered and
-//! proportional scores monotonic in the ratio, aggregation equal to the exact sum of the
+//! Property tests of the scoring engine: every score within [0, max] (or none, when not
+//! applicable), tiered and proportional scores monotonic in the ratio, bonus and penalty
+//! within their caps and a total never below 0, aggregation equal to the exact sum of the
 //! leaves, and exact serde of points.
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use parindex_domain::Points;
 use parindex_domain::index_set::{IndexSet, IndexSetDoc, NodeDoc};
 use parindex_domain::rules::{
     CountTier, FormulaVariable, LeafInput, LeafScore, PercentTier, RuleError, RuleSpec, ZeroOfZero,
-    evaluate,
+    apply_adjustments, evaluate,
 };
 use parindex_domain::scorecard::Scorecard;
 use proptest::prelude::*;
@@ -169,11 +170,24 @@ fn input_for(rule: &RuleSpec, max: Points) -> BoxedStrategy<LeafInput> {
     }
 }
 
+/// A declaration that the leaf does not apply, with a reason; any rule kind accepts it.
+fn not_applicable() -> impl Strategy<Value = LeafInput> {
+    prop_oneof![
+        Just("Đơn vị không có nhiệm vụ này"),
+        Just("  Không phát sinh trong năm  "),
+        Just("x"),
+    ]
+    .prop_map(|reason| LeafInput::NotApplicable {
+        reason: reason.into(),
+    })
+}
+
 fn rule_and_input() -> impl Strategy<Value = (Points, RuleSpec, LeafInput)> {
     max_strategy()
         .prop_flat_map(|max| (Just(max), rule_for(max)))
         .prop_flat_map(|(max, rule)| {
-            let input = input_for(&rule, max);
+            // One input in ten is "not applicable", for every rule kind.
+            let input = prop_oneof![9 => input_for(&rule, max), 1 => not_applicable().boxed()];
             (Just(max), Just(rule), input)
         })
 }
@@ -184,6 +198,15 @@ proptest! {
     #[test]
     fn every_score_is_within_zero_and_max((max, rule, input) in rule_and_input()) {
         prop_assert!(rule.problems(max).is_empty(), "{:?}", rule.problems(max));
+        if let LeafInput::NotApplicable { reason } = &input {
+            // Only where the set allows it; then no points, and the reason is the text.
+            prop_assert!(rule.check_input(max, false, &input).is_err());
+            prop_assert!(rule.check_input(max, true, &input).is_ok());
+            let score = evaluate(&rule, max, &input).unwrap();
+            prop_assert_eq!(score.points, None);
+            prop_assert_eq!(score.explanation, format!("Không áp dụng: {}", reason.trim()));
+            return Ok(());
+        }
         prop_assert!(rule.check_input(max, false, &input).is_ok());
         match evaluate(&rule, max, &input) {
             Ok(score) => {
@@ -229,6 +252,33 @@ proptest! {
                 .unwrap()
         };
         prop_assert!(score(lo_n, lo_d) <= score(hi_n, hi_d));
+    }
+
+    #[test]
+    fn adjustments_stay_within_their_caps_and_the_total_never_below_zero(
+        sum in 0i64..=100_000,
+        bonuses in prop::collection::vec(-2_000i64..=5_000, 0..6),
+        penalties in prop::collection::vec(-2_000i64..=5_000, 0..6),
+        bonus_cap in 0i64..=5_000,
+        penalty_cap in prop_oneof![0i64..=5_000, 100_000i64..=200_000],
+    ) {
+        let items = |v: &[i64]| v.iter().map(|&m| millis(m)).collect::<Vec<_>>();
+        let (sum, bonus_cap, penalty_cap) = (millis(sum), millis(bonus_cap), millis(penalty_cap));
+        let adjusted =
+            apply_adjustments(sum, &items(&bonuses), &items(&penalties), bonus_cap, penalty_cap);
+        prop_assert!(adjusted.bonus >= Points::ZERO && adjusted.bonus <= bonus_cap);
+        prop_assert!(adjusted.penalty >= Points::ZERO && adjusted.penalty <= penalty_cap);
+        prop_assert!(adjusted.total >= Points::ZERO);
+        prop_assert_eq!(adjusted.sum, sum);
+        // Exactly the documented formula: negative items count as 0, each side capped.
+        let positive = |v: &[i64]| millis(v.iter().map(|&m| m.max(0)).sum());
+        prop_assert_eq!(adjusted.bonus, positive(&bonuses).min(bonus_cap));
+        prop_assert_eq!(adjusted.penalty, positive(&penalties).min(penalty_cap));
+        let expected = (sum + adjusted.bonus)
+            .checked_sub(adjusted.penalty)
+            .unwrap()
+            .max(Points::ZERO);
+        prop_assert_eq!(adjusted.total, expected);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use parindex_domain::index_set::{AdjustmentDoc, AdjustmentKind, FORMAT, IndexSetDoc, NodeDoc};
 use parindex_domain::rules::{
-    CountTier, FormulaVariable, PercentTier, RuleKind, RuleSpec, ZeroOfZero,
+    CountTier, FormulaVariable, LeafInput, PercentTier, RuleKind, RuleSpec, ZeroOfZero,
 };
 use parindex_domain::{IndexSet, Points};
 use parindex_formats::{
@@ -13,6 +13,7 @@ use parindex_formats::{
     write_index_set_xlsx, write_index_set_yaml,
 };
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use rust_xlsxwriter::Workbook;
 
 const SO: &[u8] = include_bytes!(concat!(
@@ -76,6 +77,75 @@ fn check_shipped(bytes: &[u8], code: &str, levels: [usize; 3]) {
         levels[0], levels[1], levels[2]
     );
     assert_eq!(summary.to_string(), expected);
+
+    // The 8 domains of shared/DOMAIN.md §2, in order.
+    let domains: Vec<&str> = set.domains().map(|d| d.title.as_str()).collect();
+    assert_eq!(domains, DOMAIN_TITLES, "{code}");
+    // Some leaves may be declared not applicable, each with a reason.
+    let na = set.leaves().filter(|l| l.not_applicable_allowed).count();
+    assert!(na >= 1, "{code}: no leaf allows «không áp dụng»");
+    let reason = LeafInput::NotApplicable {
+        reason: "Đơn vị không có nhiệm vụ này".into(),
+    };
+    for leaf in set.leaves().filter(|l| l.not_applicable_allowed) {
+        let score = set.evaluate(&leaf.code, &reason).unwrap();
+        assert_eq!(score.points, None, "{code} {}", leaf.code);
+    }
+    // Every formula leaf can be scored by a unit with nothing to count (all variables 0):
+    // a divisor is guarded, never a division-by-zero error.
+    let formulas: Vec<_> = set
+        .leaves()
+        .filter(|l| l.kind() == Some(RuleKind::Formula))
+        .collect();
+    assert!(!formulas.is_empty());
+    for leaf in formulas {
+        let Some(RuleSpec::Formula { variables, .. }) = &leaf.rule else {
+            unreachable!()
+        };
+        let zeros = LeafInput::Variables(
+            variables
+                .iter()
+                .map(|v| (v.name.clone(), Decimal::ZERO))
+                .collect(),
+        );
+        let score = set
+            .evaluate(&leaf.code, &zeros)
+            .unwrap_or_else(|e| panic!("{code} {}: {e}", leaf.code));
+        assert_eq!(score.points, Some(leaf.max), "{code} {}", leaf.code);
+    }
+}
+
+/// shared/DOMAIN.md §2: the 8 domains of Decision 2450/QĐ-UBND, in both shipped sets.
+const DOMAIN_TITLES: [&str; 8] = [
+    "Công tác chỉ đạo, điều hành cải cách hành chính",
+    "Cải cách thể chế",
+    "Cải cách thủ tục hành chính",
+    "Cải cách tổ chức bộ máy hành chính nhà nước",
+    "Cải cách chế độ công vụ",
+    "Cải cách tài chính công",
+    "Xây dựng và phát triển chính quyền điện tử, chính quyền số",
+    "Tác động của cải cách hành chính",
+];
+
+#[test]
+fn the_shipped_digitisation_leaves_score_by_the_ratio_and_in_full_without_dossiers() {
+    for (bytes, leaf) in [(SO, "3.5.4"), (HUYEN, "3.7.4")] {
+        let set = IndexSet::from_doc(&parse_ok(bytes), None).unwrap();
+        let vars = |a: i64, b: i64| {
+            LeafInput::Variables(
+                [
+                    ("a".to_owned(), Decimal::from(a)),
+                    ("b".to_owned(), Decimal::from(b)),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        let score = |a, b| set.evaluate(leaf, &vars(a, b)).unwrap().points.unwrap();
+        assert_eq!(score(0, 0), Points::from_int(1), "{leaf}");
+        assert_eq!(score(3, 4), Points::parse("0,75").unwrap(), "{leaf}");
+        assert_eq!(score(0, 4), Points::ZERO, "{leaf}");
+    }
 }
 
 #[test]

@@ -299,6 +299,33 @@ fn formula_division_by_zero_is_an_error_and_results_are_clamped() {
 }
 
 #[test]
+fn a_formula_below_zero_is_clamped_to_zero() {
+    let rule = RuleSpec::Formula {
+        variables: vec![
+            FormulaVariable {
+                name: "a".into(),
+                label: String::new(),
+            },
+            FormulaVariable {
+                name: "b".into(),
+                label: String::new(),
+            },
+        ],
+        expression: "(a - b) / 4".into(),
+    };
+    let s = score(&rule, "1", vars("1", "3"));
+    assert_eq!(s.points, Some(Points::ZERO));
+    assert_eq!(
+        s.explanation,
+        "a = 1, b = 3 → (a − b) ÷ 4 = -0,50 < 0 → 0,00/1,00 điểm"
+    );
+    // At exactly 0 nothing is clamped and the text says no "< 0".
+    let s = score(&rule, "1", vars("3", "3"));
+    assert_eq!(s.points, Some(Points::ZERO));
+    assert!(!s.explanation.contains("< 0"), "{}", s.explanation);
+}
+
+#[test]
 fn survey_and_external_take_points_within_max() {
     let survey = RuleSpec::Survey;
     let s = score(&survey, "2", LeafInput::Points(p("1.5")));

@@ -306,10 +306,10 @@ pub async fn report(
     })
 }
 
-/// A fraction 0–1 as a percent number rounded half-up to 2 decimals (65,00), for Excel.
+/// A fraction 0–1 as a percent number rounded half-up to 2 decimals (65,00), for Excel,
+/// through [`Points::published`], the one display rounding place.
 fn percent_number(fraction: Decimal) -> Decimal {
-    (fraction * Decimal::ONE_HUNDRED)
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    Points::new(fraction * Decimal::ONE_HUNDRED).published()
 }
 
 /// `GET /periods/{id}/survey/report.xlsx`: the same figures as a workbook.
