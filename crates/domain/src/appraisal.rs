@@ -131,7 +131,9 @@ pub enum Refusal {
     AppraisalNotDone(Vec<Pending>),
     #[error("Chỉ được đánh dấu \"cần giải trình\" ở các vòng trước vòng cuối.")]
     FlagInLastRound,
-    #[error("Điểm thẩm định khác điểm tự chấm: phải ghi nhận xét (lý do).")]
+    #[error(
+        "Điểm thẩm định khác điểm tự chấm hoặc tiêu chí được đánh dấu cần giải trình: phải ghi nhận xét (lý do)."
+    )]
     RemarkRequired,
     #[error("Tiêu chí này không bị đánh dấu cần giải trình ở vòng này.")]
     NotFlagged,
@@ -143,6 +145,10 @@ pub enum Refusal {
     ConflictOfInterest,
     #[error("Kết quả đã công bố; chỉ sửa được khi Sở Nội vụ mở lại đơn vị để đính chính.")]
     Frozen,
+    #[error("Không thể thay đổi phân công ở giai đoạn hiện tại ({}): việc thẩm định đã kết thúc.", .0.label_vi())]
+    AssignmentsClosed(Stage),
+    #[error("Không thể mở lại phần tự đánh giá: kỳ đánh giá đã sang giai đoạn {}. Việc chấm điểm của đơn vị đã khóa.", .0.label_vi())]
+    SelfAssessmentClosed(Stage),
     #[error("Tổng điểm {kind} {total} vượt mức trần {cap} của kỳ đánh giá.")]
     OverCap {
         kind: &'static str,
@@ -317,8 +323,30 @@ pub fn check_self_assessment_stage(stage: Stage) -> Result<(), Refusal> {
     }
 }
 
+/// Whether the secretariat may reopen a unit's submitted self-assessment: only while the
+/// period is still in self-assessment. Once the appraisal started the appraisers work on what
+/// the unit submitted, and a reopened unit could not submit again anyway (its sheet is closed
+/// by [`check_self_assessment_stage`]). After publication a reopening is a correction instead.
+pub fn check_self_assessment_reopen(stage: Stage) -> Result<(), Refusal> {
+    match stage {
+        Stage::SelfAssessment => Ok(()),
+        other => Err(Refusal::SelfAssessmentClosed(other)),
+    }
+}
+
+/// Whether assignments may be added or removed: until the appraisal closes. From the council
+/// review on, who appraised what is part of the record the results stand on.
+pub fn check_assignment_stage(stage: Stage) -> Result<(), Refusal> {
+    match stage {
+        Stage::SelfAssessment | Stage::Round(_) | Stage::Explanation(_) => Ok(()),
+        Stage::Published => Err(Refusal::Frozen),
+        other => Err(Refusal::AssignmentsClosed(other)),
+    }
+}
+
 /// An appraiser's write: in which round it lands, or why it is refused. A flag ("needs
-/// explanation") is allowed only before the last round; a changed score needs a remark.
+/// explanation") is allowed only before the last round; a changed score needs a remark, and
+/// so does a flag (the unit must know what to explain).
 pub fn check_appraisal_write(
     stage: Stage,
     rounds: Rounds,
@@ -336,7 +364,7 @@ pub fn check_appraisal_write(
     if flag && k >= rounds.get() {
         return Err(Refusal::FlagInLastRound);
     }
-    if score_changed && remark.trim().is_empty() {
+    if (score_changed || flag) && remark.trim().is_empty() {
         return Err(Refusal::RemarkRequired);
     }
     Ok(k)
@@ -373,6 +401,35 @@ pub fn check_explanation_write(
         return Err(Refusal::NotFlagged);
     }
     Ok(k)
+}
+
+/// The deadline a unit answers explanation round `round` by: the round's own deadline, else
+/// (round 1 only) the period's default set at creation — a later round never inherits round
+/// 1's date —, moved later by the unit's extension. `None`: no deadline.
+pub fn explanation_due(
+    round: u8,
+    period_default: Option<i64>,
+    round_due: Option<i64>,
+    unit_extension: Option<i64>,
+) -> Option<i64> {
+    let base = round_due.or(if round == 1 { period_default } else { None });
+    match (base, unit_extension) {
+        (Some(b), Some(e)) => Some(b.max(e)),
+        (b, None) => b,
+        // An extension of a round without a deadline changes nothing.
+        (None, Some(_)) => None,
+    }
+}
+
+/// Which explanation round's deadline the secretariat may set now: the one a round opens when
+/// it closes (round k before the last), or the open explanation round itself.
+pub fn check_explanation_deadline_write(stage: Stage, rounds: Rounds) -> Result<u8, Refusal> {
+    match stage {
+        Stage::Round(k) if k < rounds.get() => Ok(k),
+        Stage::Explanation(k) => Ok(k),
+        Stage::Published => Err(Refusal::Frozen),
+        other => Err(Refusal::WrongStage(other)),
+    }
 }
 
 /// External values (cơ quan cung cấp số liệu) are accepted until the appraisal closes.

@@ -62,6 +62,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_survey.sql"),
         postgres: include_str!("../migrations/postgres/0006_survey.sql"),
     },
+    Migration {
+        version: 7,
+        name: "explanation_deadlines",
+        sqlite: include_str!("../migrations/sqlite/0007_explanation_deadlines.sql"),
+        postgres: include_str!("../migrations/postgres/0007_explanation_deadlines.sql"),
+    },
 ];
 
 /// The handle to the database. Cheap to clone.

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod evidence;
 pub mod evidence_library;
+pub mod explanation_deadlines;
 pub mod imports;
 pub mod index_sets;
 pub mod periods;

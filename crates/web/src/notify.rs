@@ -65,13 +65,10 @@ pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize
                 }
             }
             "explanation" => {
-                let Some(deadline) = period.explanation_due_at else {
+                let round = period.stage_round;
+                let Ok(k) = u8::try_from(round) else {
                     continue;
                 };
-                if deadline <= now_ms || deadline - now_ms > EXPLANATION_WINDOW_MS {
-                    continue;
-                }
-                let round = period.stage_round;
                 let flagged: BTreeSet<i64> = store
                     .period_appraisals(period.id)
                     .await?
@@ -82,6 +79,20 @@ pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize
                 for unit in store.period_units(period.id).await? {
                     if !flagged.contains(&unit.unit_id) || unit.explanation_submitted_round >= round
                     {
+                        continue;
+                    }
+                    // Each unit's own deadline: the round's, or its extension.
+                    let Some(deadline) = crate::routes::appraisal::explanation_due_for(
+                        store,
+                        &period,
+                        unit.unit_id,
+                        k,
+                    )
+                    .await?
+                    else {
+                        continue;
+                    };
+                    if deadline <= now_ms || deadline - now_ms > EXPLANATION_WINDOW_MS {
                         continue;
                     }
                     reminders.push(Reminder {

@@ -214,8 +214,13 @@ fn write_guards_refuse_what_the_stage_does_not_allow() {
     let rounds = Rounds::DEFAULT;
     // Appraisal writes only in a round; a round-2 score before round 1 closes lands in round 1.
     assert_eq!(
-        check_appraisal_write(Stage::Round(1), rounds, true, false, ""),
+        check_appraisal_write(Stage::Round(1), rounds, true, false, "Cần bổ sung văn bản"),
         Ok(1)
+    );
+    // A flag tells the unit to explain: it needs a remark even when the score is accepted.
+    assert_eq!(
+        check_appraisal_write(Stage::Round(1), rounds, true, false, " "),
+        Err(Refusal::RemarkRequired)
     );
     assert_eq!(
         check_appraisal_write(Stage::Round(2), rounds, false, false, ""),
@@ -259,6 +264,26 @@ fn write_guards_refuse_what_the_stage_does_not_allow() {
         check_self_assessment_stage(Stage::Published),
         Err(Refusal::Frozen)
     );
+
+    // Reopening a unit's self-assessment: only while the period is in self-assessment.
+    assert_eq!(check_self_assessment_reopen(Stage::SelfAssessment), Ok(()));
+    for stage in all_stages(rounds) {
+        if stage != Stage::SelfAssessment {
+            assert_eq!(
+                check_self_assessment_reopen(stage),
+                Err(Refusal::SelfAssessmentClosed(stage))
+            );
+        }
+    }
+    // Assignments: until the appraisal closes.
+    for stage in all_stages(rounds) {
+        let expected = match stage {
+            Stage::SelfAssessment | Stage::Round(_) | Stage::Explanation(_) => Ok(()),
+            Stage::Published => Err(Refusal::Frozen),
+            other => Err(Refusal::AssignmentsClosed(other)),
+        };
+        assert_eq!(check_assignment_stage(stage), expected, "{stage:?}");
+    }
 
     // Explanations: only in the explanation round, on flagged leaves, before the deadline and
     // the unit's submission.
@@ -345,4 +370,36 @@ fn the_effective_value_prefers_correction_then_latest_round_then_external_then_s
     assert!(score_changed(Some(&score("2")), &score("1")));
     assert!(!score_changed(Some(&score("2")), &score("2")));
     assert!(score_changed(None, &score("2")));
+}
+
+#[test]
+fn each_explanation_round_has_its_own_deadline_and_units_may_be_extended() {
+    // Round 1 falls back on the period's default; round 2 never inherits it.
+    assert_eq!(explanation_due(1, Some(100), None, None), Some(100));
+    assert_eq!(explanation_due(2, Some(100), None, None), None);
+    assert_eq!(explanation_due(2, Some(100), Some(300), None), Some(300));
+    assert_eq!(explanation_due(1, Some(100), Some(50), None), Some(50));
+    // An extension only moves the deadline later.
+    assert_eq!(explanation_due(1, Some(100), None, Some(200)), Some(200));
+    assert_eq!(explanation_due(1, Some(100), None, Some(80)), Some(100));
+    assert_eq!(explanation_due(2, None, None, Some(200)), None);
+
+    let rounds = Rounds::parse(3).unwrap();
+    assert_eq!(
+        check_explanation_deadline_write(Stage::Round(1), rounds),
+        Ok(1)
+    );
+    assert_eq!(
+        check_explanation_deadline_write(Stage::Explanation(2), rounds),
+        Ok(2)
+    );
+    assert_eq!(
+        check_explanation_deadline_write(Stage::Round(3), rounds),
+        Err(Refusal::WrongStage(Stage::Round(3)))
+    );
+    assert_eq!(
+        check_explanation_deadline_write(Stage::Published, rounds),
+        Err(Refusal::Frozen)
+    );
+    assert!(check_explanation_deadline_write(Stage::SelfAssessment, rounds).is_err());
 }

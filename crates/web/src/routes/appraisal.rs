@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::appraisal::{
     MAX_ROUNDS, Refusal, Stage, WorkStatus, check_adjustment_write, check_appraisal_write,
-    check_explanation_write, check_within_cap, score_changed,
+    check_explanation_write, check_within_cap, explanation_due, score_changed,
 };
 use parindex_domain::index_set::{AdjustmentKind, Node};
 use parindex_domain::rules::LeafInput;
@@ -45,6 +45,47 @@ fn as_web_error((status, message): (StatusCode, String)) -> WebError {
         WebError::ForbiddenBecause(message)
     } else {
         WebError::BadRequest(message)
+    }
+}
+
+/// The deadline for `unit_id` to answer explanation round `round`: the round's own deadline
+/// (round 1 falls back on the period's), moved later by the unit's extension.
+pub async fn explanation_due_for(
+    store: &parindex_store::Store,
+    period: &parindex_store::periods::Period,
+    unit_id: i64,
+    round: u8,
+) -> Result<Option<i64>, parindex_store::StoreError> {
+    let round_due = store
+        .explanation_deadlines(period.id)
+        .await?
+        .into_iter()
+        .find(|(r, _)| *r == i64::from(round))
+        .map(|(_, due)| due);
+    let extension = store
+        .explanation_extensions(period.id)
+        .await?
+        .into_iter()
+        .find(|e| e.unit_id == unit_id && e.round == i64::from(round))
+        .map(|e| e.until_at);
+    Ok(explanation_due(
+        round,
+        period.explanation_due_at,
+        round_due,
+        extension,
+    ))
+}
+
+/// The deadline of the unit's open explanation round (none outside one).
+async fn open_explanation_due(
+    state: &AppState,
+    ev: &UnitEvaluation,
+) -> Result<Option<i64>, WebError> {
+    match ev.stage {
+        Stage::Explanation(k) => {
+            Ok(explanation_due_for(&state.store, &ev.period, ev.unit.unit_id, k).await?)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -1050,11 +1091,12 @@ async fn explanation_page(
         mark_read(state, user, ev, &extra, &codes).await?;
     }
     // Whether the unit may still write (flag checked per leaf; all listed leaves are flagged).
+    let due = open_explanation_due(state, ev).await?;
     let check = check_explanation_write(
         ev.stage,
         true,
         ev.unit.explanation_submitted_round,
-        ev.period.explanation_due_at,
+        due,
         parindex_store::now_ms(),
     );
     let may_explain = user.can(Action::ExplainLeaves { unit_id });
@@ -1082,11 +1124,7 @@ async fn explanation_page(
         submitted: round.is_some_and(|k| ev.unit.explanation_submitted_round >= i64::from(k)),
         can_submit: user.can(Action::SubmitExplanations { unit_id }) && check.is_ok(),
         can_comment: user.can(Action::CommentOnLeaf { unit_id }) && ev.stage != Stage::Published,
-        due: ev
-            .period
-            .explanation_due_at
-            .map(datetime_vi)
-            .unwrap_or_default(),
+        due: due.map(datetime_vi).unwrap_or_default(),
         error,
         max_upload_mb: state.config.max_upload_bytes / (1024 * 1024),
     })
@@ -1125,19 +1163,24 @@ async fn explanation_error(
 }
 
 /// The round the unit may answer `code` in, or the refusal as a response.
-fn explanation_round(ev: &UnitEvaluation, code: &str) -> Result<u8, (StatusCode, String)> {
+async fn explanation_round(
+    state: &AppState,
+    ev: &UnitEvaluation,
+    code: &str,
+) -> Result<Result<u8, (StatusCode, String)>, WebError> {
     let flagged = match ev.stage {
         Stage::Explanation(k) => ev.flagged_in(code, k),
         _ => false,
     };
-    check_explanation_write(
+    let due = open_explanation_due(state, ev).await?;
+    Ok(check_explanation_write(
         ev.stage,
         flagged,
         ev.unit.explanation_submitted_round,
-        ev.period.explanation_due_at,
+        due,
         parindex_store::now_ms(),
     )
-    .map_err(refusal_error)
+    .map_err(refusal_error))
 }
 
 pub async fn save_explanation(
@@ -1149,7 +1192,7 @@ pub async fn save_explanation(
     user.require(Action::ExplainLeaves { unit_id })?;
     let ev = UnitEvaluation::load(&state, period_id, unit_id).await?;
     let lang = user.ctx.lang;
-    let round = match explanation_round(&ev, &code) {
+    let round = match explanation_round(&state, &ev, &code).await? {
         Ok(k) => k,
         Err((status, message)) => {
             return explanation_error(&state, &user, &ev, status, format!("{code}: {message}"))
@@ -1218,7 +1261,9 @@ pub async fn upload_evidence(
 ) -> Result<Response, WebError> {
     user.require(Action::ExplainLeaves { unit_id })?;
     let ev = UnitEvaluation::load(&state, period_id, unit_id).await?;
-    explanation_round(&ev, &code).map_err(as_web_error)?;
+    explanation_round(&state, &ev, &code)
+        .await?
+        .map_err(as_web_error)?;
     let (reference, stored) = super::evidence::receive_files(&state, &user, &mut multipart).await?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     for (name, blob) in &stored {
@@ -1251,11 +1296,12 @@ pub async fn submit_explanations(
 ) -> Result<Response, WebError> {
     user.require(Action::SubmitExplanations { unit_id })?;
     let ev = UnitEvaluation::load(&state, period_id, unit_id).await?;
+    let due = open_explanation_due(&state, &ev).await?;
     let round = match check_explanation_write(
         ev.stage,
         true,
         ev.unit.explanation_submitted_round,
-        ev.period.explanation_due_at,
+        due,
         parindex_store::now_ms(),
     ) {
         Ok(k) => k,

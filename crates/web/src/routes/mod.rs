@@ -220,6 +220,14 @@ pub fn router(state: AppState) -> Router {
             post(workflow::unassign),
         )
         .route("/periods/{id}/stage", post(workflow::change_stage))
+        .route(
+            "/periods/{id}/explanation-deadline",
+            post(workflow::explanation_deadline),
+        )
+        .route(
+            "/periods/{id}/units/{unit_id}/explanation-extension",
+            post(workflow::explanation_extension),
+        )
         .route("/periods/{id}/results", get(workflow::results))
         .route("/periods/{id}/decision.pdf", get(workflow::decision_pdf))
         .route("/periods/{id}/publish", post(workflow::publish))

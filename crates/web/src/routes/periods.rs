@@ -418,7 +418,7 @@ async fn show_page(
     p.title = period.name.clone();
     Ok(ShowPage {
         p,
-        stage: super::workflow::stage_panel(&period),
+        stage: super::workflow::stage_panel(state, &period).await?,
         groups: sets.iter().map(|(g, _)| g.clone()).collect(),
         group: group.to_owned(),
         period,
@@ -501,9 +501,17 @@ pub async fn reopen(
     user.require(Action::ManagePeriods)?;
     let lang = user.ctx.lang;
     // Once published, reopening a unit means reopening it for a correction.
-    if state.store.get_period(id).await?.stage == "published" {
+    let period = state.store.get_period(id).await?;
+    if period.stage == "published" {
         return super::workflow::reopen_for_correction(&state, &user, id, unit_id, &form.reason)
             .await;
+    }
+    // During the rounds, the council or after the decision the sheet stays closed, so a
+    // reopened unit could not resubmit: refused with the reason, nothing written.
+    let (stage, _) = crate::evaluation::stage_of(&period)?;
+    if let Err(refusal) = parindex_domain::appraisal::check_self_assessment_reopen(stage) {
+        let page = show_page(&state, &user, id, None, "", Some(refusal.to_string())).await?;
+        return super::render_status(StatusCode::FORBIDDEN, &page);
     }
     let reason = form.reason.split_whitespace().collect::<Vec<_>>().join(" ");
     if reason.chars().count() < 5 {

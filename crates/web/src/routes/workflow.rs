@@ -13,8 +13,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
 use parindex_domain::appraisal::{
-    LeafProgress, PendingWhy, Refusal, Stage, Transition, UnitReadiness, WorkStatus,
-    check_assignment, check_correction_write, transition,
+    LeafProgress, PendingWhy, Refusal, Rounds, Stage, Transition, UnitReadiness, WorkStatus,
+    check_assignment, check_assignment_stage, check_correction_write,
+    check_explanation_deadline_write, transition,
 };
 use parindex_domain::text::{format_date_vi, parse_date_vi};
 use parindex_domain::{Action, Points};
@@ -39,28 +40,55 @@ use crate::results::snapshot;
 /// The stage of the period and the next actions the secretariat may take.
 pub struct StagePanel {
     pub label: String,
+    /// The period's number of appraisal rounds.
+    pub rounds: i64,
+    /// Whether the units' self-assessment is still open (reopening a unit makes sense).
+    pub self_open: bool,
+    /// The explanation round whose deadline may be set now (the one the open round leads to,
+    /// or the open explanation round), and that deadline as set (dd/mm/yyyy HH:MM), if any.
+    pub deadline_round: Option<u8>,
+    pub deadline: Option<String>,
+    /// The open explanation round (per-unit extensions are granted in it).
+    pub explanation_round: Option<u8>,
     /// (action value, message key of the button)
     pub actions: Vec<(&'static str, &'static str)>,
     pub results_hint: bool,
 }
 
 /// What the period page shows about the workflow.
-pub fn stage_panel(period: &Period) -> StagePanel {
+pub async fn stage_panel(state: &AppState, period: &Period) -> Result<StagePanel, WebError> {
     let stage = Stage::from_stored(&period.stage, period.stage_round);
+    let rounds = Rounds::parse(period.appraisal_rounds).unwrap_or(Rounds::DEFAULT);
+    let deadline_round = stage.and_then(|s| check_explanation_deadline_write(s, rounds).ok());
+    let deadline = match deadline_round {
+        // No unit: the round's deadline without any extension.
+        Some(k) => super::appraisal::explanation_due_for(&state.store, period, 0, k)
+            .await?
+            .map(crate::page::datetime_vi),
+        None => None,
+    };
     let actions = match stage {
         Some(Stage::SelfAssessment) => vec![("start", "workflow.action_start")],
         Some(Stage::Round(_)) => vec![("close_round", "workflow.action_close_round")],
         Some(Stage::Explanation(_)) => vec![("next_round", "workflow.action_next_round")],
         _ => Vec::new(),
     };
-    StagePanel {
+    Ok(StagePanel {
+        deadline_round,
+        deadline,
+        explanation_round: match stage {
+            Some(Stage::Explanation(k)) => Some(k),
+            _ => None,
+        },
         label: stage.map(Stage::label_vi).unwrap_or_default(),
+        rounds: period.appraisal_rounds,
+        self_open: stage == Some(Stage::SelfAssessment),
         actions,
         results_hint: matches!(
             stage,
             Some(Stage::CouncilReview | Stage::Approved | Stage::Published)
         ),
-    }
+    })
 }
 
 /// A unit's appraisal situation on the progress board.
@@ -74,6 +102,8 @@ pub struct BoardExtra {
     pub explanation_round: i64,
     pub correction_open: bool,
     pub published_total: Option<String>,
+    /// The unit's extension of the open explanation round: (until, reason).
+    pub explanation_extension: Option<(String, String)>,
 }
 
 /// The appraisal columns of the board, per unit.
@@ -90,9 +120,26 @@ pub async fn board_extras(
     };
     let published = latest_publications(&state.store.published_results(period.id).await?);
     let assignments = state.store.assignments(period.id).await?;
+    let extensions = match stage {
+        Stage::Explanation(k) => state
+            .store
+            .explanation_extensions(period.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.round == i64::from(k))
+            .map(|e| {
+                (
+                    e.unit_id,
+                    (crate::page::datetime_vi(e.until_at), e.reason.clone()),
+                )
+            })
+            .collect(),
+        _ => HashMap::new(),
+    };
     let mut out = HashMap::new();
     for unit in units {
         let mut extra = BoardExtra {
+            explanation_extension: extensions.get(&unit.unit_id).cloned(),
             explanation_round: unit.explanation_submitted_round,
             correction_open: unit.correction_reason.is_some(),
             published_total: published.get(&unit.unit_id).map(|r| pts(r.total_milli)),
@@ -161,6 +208,10 @@ struct AssignmentsPage {
     domains: Vec<(String, String)>,
     workload: Vec<Workload>,
     errors: Vec<String>,
+    /// Pairs a bulk assignment left out (an appraiser's own unit), with the reason.
+    skipped: Vec<String>,
+    /// Why assignments can no longer change (the appraisal is closed), if so.
+    closed: Option<String>,
 }
 
 async fn assignments_page(
@@ -169,6 +220,7 @@ async fn assignments_page(
     id: i64,
     ok: Option<&str>,
     errors: Vec<String>,
+    skipped: Vec<String>,
 ) -> Result<AssignmentsPage, WebError> {
     let period = state.store.get_period(id).await?;
     let (stage, _) = stage_of(&period)?;
@@ -251,6 +303,8 @@ async fn assignments_page(
         domains,
         workload,
         errors,
+        skipped,
+        closed: check_assignment_stage(stage).err().map(|r| r.to_string()),
     })
 }
 
@@ -262,7 +316,9 @@ pub async fn assignments(
     Query(q): Query<OkQuery>,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageAppraisal)?;
-    super::render(&assignments_page(&state, &user, id, q.ok.as_deref(), Vec::new()).await?)
+    super::render(
+        &assignments_page(&state, &user, id, q.ok.as_deref(), Vec::new(), Vec::new()).await?,
+    )
 }
 
 fn ids(fields: &[(String, String)], name: &str) -> Result<Vec<i64>, String> {
@@ -283,7 +339,10 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 
 /// Bulk assignment: appraisers (ticked, or a whole team: every appraiser whose home unit is the
 /// chosen one) × units (ticked, or every unit of a group) × node codes. Nothing is saved when
-/// any pair would have an appraiser appraise their own unit, or a code is unknown.
+/// a code is unknown, or when a ticked unit is an appraiser's own. A unit that comes only from
+/// "every unit of the group" is left out for the appraisers it belongs to (the Justice team
+/// appraising domain 2 for all units does not appraise Justice), and the page lists each pair
+/// left out with the reason.
 pub async fn assign(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -293,6 +352,8 @@ pub async fn assign(
     user.require(Action::ManageAppraisal)?;
     let lang = user.ctx.lang;
     let period = state.store.get_period(id).await?;
+    let (stage, _) = stage_of(&period)?;
+    check_assignment_stage(stage).map_err(refusal_error)?;
     let period_units = state.store.period_units(id).await?;
     let all_appraisers = state.store.users_with_role("appraiser", None).await?;
     let mut errors: Vec<String> = Vec::new();
@@ -330,11 +391,15 @@ pub async fn assign(
 
     // Units.
     let mut units: BTreeSet<i64> = BTreeSet::new();
+    // The units ticked one by one: a conflict on one of these is the user's explicit choice
+    // and refuses the whole form.
+    let mut explicit_units: BTreeSet<i64> = BTreeSet::new();
     match ids(&fields, "unit") {
         Ok(list) => {
             for u in list {
                 if period_units.iter().any(|pu| pu.unit_id == u) {
                     units.insert(u);
+                    explicit_units.insert(u);
                 } else {
                     errors.push(format!("{} ({u})", lang.t("workflow.unknown_unit")));
                 }
@@ -410,6 +475,7 @@ pub async fn assign(
     }
     errors.extend(unknown_codes);
     // Conflict of interest: an appraiser never appraises their own unit.
+    let mut skipped: Vec<String> = Vec::new();
     for appraiser in &appraisers {
         let home = state.store.appraiser_home_units(*appraiser).await?;
         for unit_id in &units {
@@ -418,12 +484,17 @@ pub async fn assign(
             };
             if let Err(refusal) = check_assignment(&home, *unit_id) {
                 let reason = refusal.to_string();
-                errors.push(format!(
+                let line = format!(
                     "{}: {} — {}",
                     reason.trim_end_matches('.'),
                     name_of(*appraiser),
                     unit.unit_name
-                ));
+                );
+                if explicit_units.contains(unit_id) {
+                    errors.push(line);
+                } else {
+                    skipped.push(line);
+                }
                 continue;
             }
             for code in &codes {
@@ -431,13 +502,25 @@ pub async fn assign(
             }
         }
     }
+    if rows.is_empty() && errors.is_empty() {
+        // Every pair was someone's own unit: nothing to save, and that is the user's to fix.
+        errors.push(lang.t("workflow.all_pairs_skipped").into());
+    }
     if !errors.is_empty() {
-        let page = assignments_page(&state, &user, id, None, errors).await?;
+        let page = assignments_page(&state, &user, id, None, errors, skipped).await?;
         return super::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
-    tx.add_assignments(id, &rows).await?;
-    tx.commit().await?;
+    // Pairs that already exist are not added again; when nothing is new there is nothing to
+    // commit (and no audit record to write).
+    if tx.add_assignments(id, &rows).await? > 0 {
+        tx.commit().await?;
+    }
+    if !skipped.is_empty() {
+        // Saved, and the page (not a redirect) says which pairs were left out and why.
+        let page = assignments_page(&state, &user, id, Some("saved"), Vec::new(), skipped).await?;
+        return super::render(&page);
+    }
     Ok(Redirect::to(&format!("/periods/{id}/assignments?ok=saved")).into_response())
 }
 
@@ -448,7 +531,9 @@ pub async fn unassign(
     Path((id, assignment_id)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageAppraisal)?;
-    state.store.get_period(id).await?;
+    let period = state.store.get_period(id).await?;
+    let (stage, _) = stage_of(&period)?;
+    check_assignment_stage(stage).map_err(refusal_error)?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.remove_assignment(id, assignment_id).await?;
     tx.commit().await?;
@@ -479,11 +564,27 @@ struct PendingPage {
 pub struct StageForm {
     #[serde(default)]
     action: String,
+    /// Closing a round that opens an explanation round: its deadline (dd/mm/yyyy), optional.
+    #[serde(default)]
+    explanation_due: String,
+}
+
+/// A date typed in a form as the end of that day, or a 422 with the reason.
+fn due_date(text: &str, lang: crate::i18n::Lang) -> Result<Option<i64>, WebError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_date_vi(text)
+        .map(|d| Some(super::periods::day_end_ms(d)))
+        .ok_or_else(|| WebError::BadRequest(lang.t("workflow.bad_due").into()))
 }
 
 fn refusal_error(r: Refusal) -> WebError {
     match r {
-        Refusal::WrongStage(_) | Refusal::Frozen => WebError::ForbiddenBecause(r.to_string()),
+        Refusal::WrongStage(_)
+        | Refusal::Frozen
+        | Refusal::AssignmentsClosed(_)
+        | Refusal::SelfAssessmentClosed(_) => WebError::ForbiddenBecause(r.to_string()),
         other => WebError::BadRequest(other.to_string()),
     }
 }
@@ -510,6 +611,7 @@ pub async fn change_stage(
         "next_round" => Transition::OpenNextRound,
         _ => return Err(WebError::BadRequest(lang.t("workflow.bad_action").into())),
     };
+    let due = due_date(&form.explanation_due, lang)?;
     let units = state.store.period_units(id).await?;
     let readiness: Vec<UnitReadiness> = units
         .iter()
@@ -597,6 +699,9 @@ pub async fn change_stage(
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.set_period_stage(id, stage.stored(), to.stored()).await?;
+    if let (Stage::Explanation(k), Some(due)) = (to, due) {
+        tx.set_explanation_deadline(id, i64::from(k), due).await?;
+    }
     if let Stage::Explanation(k) = to {
         for (unit_id, flagged, users) in &notices {
             tx.notify(
@@ -615,6 +720,77 @@ pub async fn change_stage(
             .await?;
         }
     }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/periods/{id}?ok=saved")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeadlineForm {
+    #[serde(default)]
+    due: String,
+}
+
+/// Sets or extends the deadline of the explanation round the period is in (or the one the open
+/// round leads to), audited with the earlier date.
+pub async fn explanation_deadline(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<DeadlineForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManageAppraisal)?;
+    let lang = user.ctx.lang;
+    let period = state.store.get_period(id).await?;
+    let (stage, rounds) = stage_of(&period)?;
+    let round = check_explanation_deadline_write(stage, rounds).map_err(refusal_error)?;
+    let Some(due) = due_date(&form.due, lang)? else {
+        return Err(WebError::BadRequest(lang.t("workflow.bad_due").into()));
+    };
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    tx.set_explanation_deadline(id, i64::from(round), due)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/periods/{id}?ok=saved")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ExplanationExtensionForm {
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Grants one unit more time to answer the open explanation round, with a reason (an empty
+/// date withdraws the extension).
+pub async fn explanation_extension(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, unit_id)): Path<(i64, i64)>,
+    Form(form): Form<ExplanationExtensionForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManageAppraisal)?;
+    let lang = user.ctx.lang;
+    let period = state.store.get_period(id).await?;
+    state.store.period_unit(id, unit_id).await?;
+    let (stage, _) = stage_of(&period)?;
+    let Stage::Explanation(round) = stage else {
+        return Err(refusal_error(if stage == Stage::Published {
+            Refusal::Frozen
+        } else {
+            Refusal::WrongStage(stage)
+        }));
+    };
+    let until = due_date(&form.until, lang)?;
+    let reason = clean(&form.reason);
+    if until.is_some() && reason.chars().count() < 5 {
+        return Err(WebError::BadRequest(
+            lang.t("periods.reason_required").into(),
+        ));
+    }
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    tx.set_explanation_extension(id, unit_id, i64::from(round), until, &reason)
+        .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/periods/{id}?ok=saved")).into_response())
 }
@@ -1083,8 +1259,47 @@ pub async fn republish(
     };
     check_correction_write(stage, true).map_err(refusal_error)?;
     let result = result_to_publish(&state, id, unit_id).await?;
+    // Everyone the first publication told about this unit hears of the corrected result.
+    let mut users = BTreeSet::new();
+    for role in ["unit_officer", "unit_head", "appraiser"] {
+        unit_ids_of(
+            state.store.users_with_role(role, Some(unit_id)).await?,
+            &mut users,
+        );
+    }
+    for role in ["council_member", "viewer"] {
+        unit_ids_of(state.store.users_with_role(role, None).await?, &mut users);
+    }
+    let users: Vec<i64> = users.into_iter().collect();
+    let publication = state
+        .store
+        .published_results(id)
+        .await?
+        .iter()
+        .filter(|r| r.unit_id == unit_id)
+        .map(|r| r.publication)
+        .max()
+        .unwrap_or(0)
+        + 1;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.publish_results(id, &[result], &reason).await?;
+    tx.notify(
+        &users,
+        &NewNotification {
+            kind: "published",
+            dedupe_key: Some(format!("published:{id}:{unit_id}:{publication}")),
+            title: format!(
+                "Kết quả Chỉ số CCHC {} của {} đã được công bố lại",
+                period.name, unit.unit_name
+            ),
+            body: format!(
+                "Kết quả của {} trong {} đã được đính chính và công bố lại (lần {publication}). Lý do: {reason}",
+                unit.unit_name, period.name
+            ),
+            link: format!("/periods/{id}/results#unit-{unit_id}"),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
         "/periods/{id}/results?ok=published#unit-{unit_id}"

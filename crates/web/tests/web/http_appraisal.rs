@@ -551,3 +551,708 @@ web_test!(
         app
     }
 );
+
+/// Everything a unit's appraisal may write, as text: equal before and after means nothing was
+/// written.
+async fn everything(app: &TestApp, period: i64, unit: i64) -> String {
+    let s = app.store();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        s.leaf_entries(period, unit).await.unwrap(),
+        s.appraisals(period, unit).await.unwrap(),
+        s.explanations(period, unit).await.unwrap(),
+        s.comments(period, unit).await.unwrap(),
+        s.adjustments(period, unit).await.unwrap(),
+        s.external_values(period, Some(unit)).await.unwrap(),
+        s.corrections(period, unit).await.unwrap(),
+        s.leaf_history(period, unit, None).await.unwrap(),
+        s.citations(period, unit).await.unwrap(),
+        s.unit_evidence(unit).await.unwrap(),
+        s.published_results(period).await.unwrap(),
+        s.period_unit(period, unit).await.unwrap(),
+    )
+}
+
+web_test!(
+    a_unit_cannot_change_its_sheet_once_the_appraisal_started,
+    |app: TestApp| async move {
+        let period = open_period(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut officer = app.login_as("canbo.stp").await;
+        let mut head = app.login_as("truong.stp").await;
+        let leaf = |code: &str| format!("/periods/{period}/units/{stp}/leaves/{code}");
+        // During self-assessment: a leaf scored and a file cited.
+        let r = officer
+            .post(
+                &leaf("1.1.1"),
+                &[("value", "yes"), ("note", "Có kế hoạch"), ("version", "0")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = officer
+            .upload(
+                &format!("{}/evidence", leaf("1.1.1")),
+                "file",
+                "ke-hoach.pdf",
+                PDF,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let file_id = app.store().unit_evidence(stp).await.unwrap()[0].id;
+        let citation_id = app.store().citations(period, stp).await.unwrap()[0].id;
+        // Submitted; the appraisal starts.
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.submit_self_assessment(period, stp).await.unwrap();
+        tx.set_period_stage(period, ("self", 0), ("round", 1))
+            .await
+            .unwrap();
+        // A reopened submission in the store (what the old reopen route allowed) does not
+        // reopen the sheet either: the stage decides.
+        tx.reopen_self_assessment(period, stp, "thử mở lại")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let before = everything(&app, period, stp).await;
+
+        for (code, version) in [("1.1.1", "1"), ("1.1.2", "0")] {
+            let r = officer
+                .post(
+                    &leaf(code),
+                    &[("value", "no"), ("note", "Sửa sau"), ("version", version)],
+                )
+                .await;
+            assert!(r.status.is_client_error(), "{code}: {}", r.status);
+            assert!(r.body.contains("Thẩm định lần 1"), "{code}: {}", r.body);
+        }
+        let r = officer
+            .upload(
+                &format!("{}/evidence", leaf("1.1.3")),
+                "file",
+                "bo-sung.pdf",
+                PDF,
+            )
+            .await;
+        assert!(r.status.is_client_error(), "upload: {}", r.status);
+        let r = officer
+            .post(
+                &format!("{}/cite", leaf("1.1.3")),
+                &[
+                    ("evidence_id", &file_id.to_string()),
+                    ("reference", "tr. 2"),
+                ],
+            )
+            .await;
+        assert!(r.status.is_client_error(), "cite: {}", r.status);
+        let r = officer
+            .post(
+                &format!("/periods/{period}/units/{stp}/citations/{citation_id}/delete"),
+                &[],
+            )
+            .await;
+        assert!(r.status.is_client_error(), "uncite: {}", r.status);
+        let r = head
+            .post(&format!("/periods/{period}/units/{stp}/submit"), &[])
+            .await;
+        assert!(r.status.is_client_error(), "submit: {}", r.status);
+        assert_eq!(everything(&app, period, stp).await, before);
+        app
+    }
+);
+
+web_test!(
+    nothing_changes_after_publication_without_a_reopening,
+    |app: TestApp| async move {
+        let period = appraisal_setup(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut appraiser = app.login_as("thamdinh").await;
+        let mut officer = app.login_as("canbo.stp").await;
+        let mut secretariat = app.login_as("thuky").await;
+        let mut provider = app.login_as("cungcap").await;
+        // A cycle: 1.1.3 flagged and explained, a bonus in round 2, then published.
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("accept", "1"),
+                ("flag", "1"),
+                ("remark", "Cần bổ sung văn bản"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        set_stage(&app, period, ("round", 1), ("explanation", 1)).await;
+        let explanation = format!("/periods/{period}/units/{stp}/explanation");
+        let r = officer
+            .post(
+                &format!("{explanation}/1.1.3"),
+                &[("response", "Đã bổ sung"), ("version", "0")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        set_stage(&app, period, ("explanation", 1), ("round", 2)).await;
+        let adjustments = format!("/periods/{period}/units/{stp}/adjustments");
+        let r = secretariat
+            .post(
+                &adjustments,
+                &[("item", "T1"), ("points", "0,5"), ("reason", "Sáng kiến")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let adjustment = app.store().adjustments(period, stp).await.unwrap()[0].id;
+        set_stage(&app, period, ("round", 2), ("council", 0)).await;
+        set_stage(&app, period, ("council", 0), ("approved", 0)).await;
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let before = everything(&app, period, stp).await;
+
+        let refused = |what: &str, r: crate::support::TestResponse| {
+            assert!(
+                r.status.is_client_error(),
+                "{what}: {} {}",
+                r.status,
+                r.body
+            );
+        };
+        refused(
+            "appraisal",
+            appraise(
+                &mut appraiser,
+                period,
+                stp,
+                "1.1.1",
+                &[("accept", "1"), ("version", "0")],
+            )
+            .await,
+        );
+        refused(
+            "explanation",
+            officer
+                .post(
+                    &format!("{explanation}/1.1.3"),
+                    &[("response", "Sửa lại"), ("version", "1")],
+                )
+                .await,
+        );
+        refused(
+            "explanation evidence",
+            officer
+                .upload(
+                    &format!("{explanation}/1.1.3/evidence"),
+                    "file",
+                    "muon.pdf",
+                    PDF,
+                )
+                .await,
+        );
+        for client in [&mut officer, &mut appraiser, &mut secretariat] {
+            refused(
+                "comment",
+                client
+                    .post(
+                        &format!("/periods/{period}/units/{stp}/leaves/1.1.3/comments"),
+                        &[("body", "Sau công bố")],
+                    )
+                    .await,
+            );
+        }
+        refused(
+            "bonus",
+            secretariat
+                .post(
+                    &adjustments,
+                    &[("item", "T2"), ("points", "0,25"), ("reason", "Bằng khen")],
+                )
+                .await,
+        );
+        refused(
+            "remove bonus",
+            secretariat
+                .post(
+                    &format!("{adjustments}/{adjustment}/remove"),
+                    &[("reason", "Nhầm")],
+                )
+                .await,
+        );
+        refused(
+            "external import",
+            provider
+                .upload(
+                    &format!("/periods/{period}/external/import"),
+                    "file",
+                    "muon.csv",
+                    b"ma_don_vi,ma_tieu_chi,diem,ghi_chu\nSTP,1.5.2,1,\n",
+                )
+                .await,
+        );
+        refused(
+            "external entry",
+            provider
+                .post(
+                    &format!("/periods/{period}/external/{stp}/1.5.2"),
+                    &[("points", "1")],
+                )
+                .await,
+        );
+        refused(
+            "sheet",
+            officer
+                .post(
+                    &format!("/periods/{period}/units/{stp}/leaves/1.1.1"),
+                    &[("value", "no"), ("version", "1")],
+                )
+                .await,
+        );
+        refused(
+            "correction",
+            secretariat
+                .post(
+                    &format!("/periods/{period}/units/{stp}/corrections/1.1.1"),
+                    &[("points", "0"), ("reason", "Sai sót khi tổng hợp")],
+                )
+                .await,
+        );
+        refused(
+            "republish",
+            secretariat
+                .post(&format!("/periods/{period}/units/{stp}/republish"), &[])
+                .await,
+        );
+        assert_eq!(everything(&app, period, stp).await, before);
+        app
+    }
+);
+
+web_test!(
+    a_round_two_write_cannot_land_while_round_one_is_open,
+    |app: TestApp| async move {
+        let period = appraisal_setup(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut appraiser = app.login_as("thamdinh").await;
+        let mut secretariat = app.login_as("thuky").await;
+        // The round is the server's, not the form's: a "round=2" field is ignored.
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.1",
+            &[("accept", "1"), ("round", "2"), ("version", "0")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let saved = app.store().appraisals(period, stp).await.unwrap();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].round, 1);
+        // Opening round 2 while round 1 is open: refused, the stage stays.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/stage"),
+                &[("action", "next_round")],
+            )
+            .await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        let p = app.store().get_period(period).await.unwrap();
+        assert_eq!((p.stage.as_str(), p.stage_round), ("round", 1));
+        // A flag without a remark: refused, nothing saved.
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("accept", "1"),
+                ("flag", "1"),
+                ("remark", " "),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("phải ghi nhận xét"), "{}", r.body);
+        assert_eq!(app.store().appraisals(period, stp).await.unwrap().len(), 1);
+        app
+    }
+);
+
+web_test!(
+    history_after_a_full_cycle_keeps_every_value_with_who_and_why,
+    |app: TestApp| async move {
+        let period = appraisal_setup(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut appraiser = app.login_as("thamdinh").await;
+        let mut officer = app.login_as("canbo.stp").await;
+        let mut secretariat = app.login_as("thuky").await;
+        let mut provider = app.login_as("cungcap").await;
+        let explanation = format!("/periods/{period}/units/{stp}/explanation");
+
+        // Round 1: flagged. The provider's value of an external leaf arrives meanwhile.
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("accept", "1"),
+                ("flag", "1"),
+                ("remark", "Cần bổ sung văn bản"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = provider
+            .post(
+                &format!("/periods/{period}/external/{stp}/1.5.2"),
+                &[("points", "0,5"), ("note", "Theo báo cáo quý IV")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Explanation.
+        set_stage(&app, period, ("round", 1), ("explanation", 1)).await;
+        let r = officer
+            .post(
+                &format!("{explanation}/1.1.3"),
+                &[("response", "Đã bổ sung quyết định"), ("version", "0")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Round 2: the final value differs from the unit's.
+        set_stage(&app, period, ("explanation", 1), ("round", 2)).await;
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("value", "no"),
+                ("remark", "Quyết định ban hành sau thời hạn"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Council, decision, publication; then a correction of both leaves.
+        set_stage(&app, period, ("round", 2), ("council", 0)).await;
+        set_stage(&app, period, ("council", 0), ("approved", 0)).await;
+        let r = secretariat
+            .post(&format!("/periods/{period}/publish"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/reopen"),
+                &[("reason", "Đơn vị khiếu nại")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        for (code, points) in [("1.1.3", "0,25"), ("1.5.2", "1")] {
+            let r = secretariat
+                .post(
+                    &format!("/periods/{period}/units/{stp}/corrections/{code}"),
+                    &[("points", points), ("reason", "Chấp nhận khiếu nại")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{code}: {}", r.body);
+        }
+        let r = secretariat
+            .post(&format!("/periods/{period}/units/{stp}/republish"), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+        // Every value, in order, with who set it and why.
+        let row = |h: &parindex_store::appraisal::HistoryEntry| {
+            (
+                h.stage.clone(),
+                h.round,
+                h.score_milli,
+                h.actor_name.clone().unwrap_or_default(),
+                if h.stage == "explanation" {
+                    h.detail.clone()
+                } else {
+                    h.reason.clone()
+                },
+            )
+        };
+        let name = |u: &str| format!("Người thử {u}");
+        let history = app
+            .store()
+            .leaf_history(period, stp, Some("1.1.3"))
+            .await
+            .unwrap();
+        let rows: Vec<_> = history.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "self".into(),
+                    0,
+                    Some(250),
+                    name("canbo.stp"),
+                    "Có văn bản kèm theo".into()
+                ),
+                (
+                    "round".into(),
+                    1,
+                    Some(250),
+                    name("thamdinh"),
+                    "Cần bổ sung văn bản [cần giải trình]".into()
+                ),
+                (
+                    "explanation".into(),
+                    1,
+                    None,
+                    name("canbo.stp"),
+                    "Đã bổ sung quyết định".into()
+                ),
+                (
+                    "round".into(),
+                    2,
+                    Some(0),
+                    name("thamdinh"),
+                    "Quyết định ban hành sau thời hạn".into()
+                ),
+                (
+                    "correction".into(),
+                    0,
+                    Some(250),
+                    name("thuky"),
+                    "Chấp nhận khiếu nại".into()
+                ),
+            ],
+            "{history:?}"
+        );
+        assert!(history.windows(2).all(|w| w[0].at <= w[1].at));
+        let external: Vec<_> = app
+            .store()
+            .leaf_history(period, stp, Some("1.5.2"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h.stage.clone(),
+                    h.score_milli,
+                    h.actor_name.clone().unwrap_or_default(),
+                    h.reason.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            external,
+            vec![
+                (
+                    "external".into(),
+                    Some(500),
+                    name("cungcap"),
+                    "Theo báo cáo quý IV".into()
+                ),
+                (
+                    "correction".into(),
+                    Some(1000),
+                    name("thuky"),
+                    "Chấp nhận khiếu nại".into()
+                ),
+            ]
+        );
+        // The history page shows the same, in order, with names; the two publications stay.
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stp}/history?leaf=1.1.3"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let table = &r.body[r.body.find("data-testid=\"history-1.1.3\"").unwrap()..];
+        let at = |text: &str| {
+            table
+                .find(text)
+                .unwrap_or_else(|| panic!("{text}: {table}"))
+        };
+        assert!(at("Tự chấm") < at("Thẩm định lần 1"));
+        assert!(at("Thẩm định lần 1") < at("Giải trình"));
+        assert!(at("Giải trình") < at("Thẩm định lần 2"));
+        assert!(at("Thẩm định lần 2") < at("Đính chính"));
+        assert!(at("Quyết định ban hành sau thời hạn") < at("Chấp nhận khiếu nại"));
+        assert!(table.contains(&name("thamdinh")));
+        let published = app.store().published_results(period).await.unwrap();
+        assert_eq!(
+            published
+                .iter()
+                .filter(|p| p.unit_id == stp)
+                .map(|p| p.publication)
+                .collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        app
+    }
+);
+
+web_test!(
+    a_late_explanation_is_refused_and_an_extended_one_accepted,
+    |app: TestApp| async move {
+        let period = appraisal_setup(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut appraiser = app.login_as("thamdinh").await;
+        let mut officer = app.login_as("canbo.stp").await;
+        let mut secretariat = app.login_as("thuky").await;
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("accept", "1"),
+                ("flag", "1"),
+                ("remark", "Cần bổ sung văn bản"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        set_stage(&app, period, ("round", 1), ("explanation", 1)).await;
+        let today = time::OffsetDateTime::now_utc().date();
+        let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
+        let deadline = format!("/periods/{period}");
+
+        // The secretariat sets round 1's deadline to yesterday (a bad date is refused).
+        let r = secretariat
+            .post(
+                &format!("{deadline}/explanation-deadline"),
+                &[("due", "31/02/2026")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(
+            app.store()
+                .explanation_deadlines(period)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let r = secretariat
+            .post(
+                &format!("{deadline}/explanation-deadline"),
+                &[("due", &fmt(today - time::Duration::days(1)))],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let set = app.store().explanation_deadlines(period).await.unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set[0].0, 1);
+        let audit = app
+            .store()
+            .audit_list(&parindex_store::AuditFilter {
+                action: Some("explanation.deadline".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        let page = secretariat.get(&deadline).await;
+        assert!(
+            page.body.contains("data-testid=\"explanation-deadline\""),
+            "{}",
+            page.body
+        );
+
+        // Late: refused, nothing saved; the page says why.
+        let explanation = format!("/periods/{period}/units/{stp}/explanation");
+        let answer = [("response", "Đã bổ sung quyết định"), ("version", "0")];
+        let r = officer.post(&format!("{explanation}/1.1.3"), &answer).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.body.contains("Đã hết hạn giải trình"), "{}", r.body);
+        assert!(
+            app.store()
+                .explanations(period, stp)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A unit extension needs a reason; with one, the unit may answer.
+        let extension = format!("/periods/{period}/units/{stp}/explanation-extension");
+        let tomorrow = fmt(today + time::Duration::days(1));
+        let r = secretariat
+            .post(&extension, &[("until", &tomorrow), ("reason", "")])
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(
+            app.store()
+                .explanation_extensions(period)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let r = secretariat
+            .post(
+                &extension,
+                &[
+                    ("until", &tomorrow),
+                    ("reason", "Đơn vị chờ văn bản của Bộ"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let page = secretariat.get(&deadline).await;
+        assert!(
+            page.body
+                .contains(&format!("data-testid=\"explanation-extension-{stp}\"")),
+            "{}",
+            page.body
+        );
+        let r = officer.post(&format!("{explanation}/1.1.3"), &answer).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(
+            app.store().explanations(period, stp).await.unwrap().len(),
+            1
+        );
+        // The extension is STP's only: SNV's deadline is still yesterday.
+        let snv_due = parindex_web::routes::appraisal::explanation_due_for(
+            app.store(),
+            &app.store().get_period(period).await.unwrap(),
+            app.seed.unit_snv,
+            1,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(snv_due < parindex_store::now_ms());
+
+        // Withdrawn: late again.
+        let r = secretariat
+            .post(&extension, &[("until", ""), ("reason", "")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = officer
+            .post(
+                &format!("{explanation}/1.1.3"),
+                &[("response", "Sửa lại"), ("version", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+        // Outside an explanation round neither may be set.
+        set_stage(&app, period, ("explanation", 1), ("round", 2)).await;
+        let r = secretariat
+            .post(
+                &format!("{deadline}/explanation-deadline"),
+                &[("due", &tomorrow)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = secretariat
+            .post(
+                &extension,
+                &[("until", &tomorrow), ("reason", "Đơn vị chờ văn bản")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        app
+    }
+);

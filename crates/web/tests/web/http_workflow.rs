@@ -143,6 +143,15 @@ async fn appraise(
     tx.commit().await.unwrap();
 }
 
+async fn is_submitted(app: &TestApp, period: i64, unit: i64) -> bool {
+    app.store()
+        .period_unit(period, unit)
+        .await
+        .unwrap()
+        .submitted_at
+        .is_some()
+}
+
 async fn act(client: &mut TestClient, period: i64, action: &str) -> TestResponse {
     client
         .post(&format!("/periods/{period}/stage"), &[("action", action)])
@@ -223,11 +232,11 @@ web_test!(
         assert!(r.body.contains("Sở Nội vụ"));
         assert!(app.store().assignments(period).await.unwrap().is_empty());
 
-        // The same through "the whole team of SNV" and "all units of group SO".
+        // The same through "the whole team of SNV" with SNV ticked: an explicit pair, refused.
         let r = secretariat
             .post(
                 &format!("/periods/{period}/assignments"),
-                &[("team_unit", &snv_s), ("unit_group", "SO"), ("node", "1")],
+                &[("team_unit", &snv_s), ("unit", &snv_s), ("node", "1")],
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
@@ -382,9 +391,33 @@ web_test!(
                 .body
                 .contains(&format!("{}/{}", leaves.len(), leaves.len()))
         );
-        let r = act(&mut secretariat, period, "close_round").await;
+        // The explanation deadline is set as the round closes; a bad date changes nothing.
+        let board = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(board.body.contains("name=\"explanation_due\""));
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/stage"),
+                &[("action", "close_round"), ("explanation_due", "32/01/2027")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(stage(&app, period).await, ("round".into(), 1));
+        let due = parindex_domain::text::format_date_vi(
+            time::OffsetDateTime::now_utc().date() + time::Duration::days(7),
+        );
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/stage"),
+                &[("action", "close_round"), ("explanation_due", &due)],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(stage(&app, period).await, ("explanation".into(), 1));
+        let deadlines = app.store().explanation_deadlines(period).await.unwrap();
+        assert_eq!(deadlines.len(), 1);
+        assert_eq!(deadlines[0].0, 1);
+        let board = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(board.body.contains(&due), "{}", board.body);
         let officer_id = app.seed.users["canbo.stp"];
         let notes = app.store().notifications(officer_id, 10).await.unwrap();
         assert_eq!(notes.len(), 1, "{notes:?}");
@@ -613,3 +646,231 @@ web_test!(
         app
     }
 );
+
+web_test!(
+    bulk_assignment_by_group_leaves_out_the_teams_own_unit,
+    |app: TestApp| async move {
+        let period = open_period(&app, &[]).await;
+        let snv = app.seed.unit_snv;
+        let snv_s = snv.to_string();
+        let so_units: Vec<i64> = app
+            .store()
+            .period_units(period)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|u| u.group_code == "SO")
+            .map(|u| u.unit_id)
+            .collect();
+        assert!(
+            so_units.contains(&snv) && so_units.len() >= 2,
+            "{so_units:?}"
+        );
+        let team = app
+            .store()
+            .users_with_role("appraiser", Some(snv))
+            .await
+            .unwrap();
+        assert!(!team.is_empty());
+        // "The SNV team appraises domain 2 for all units": saved for every other unit, and the
+        // page says SNV was left out and why.
+        let mut secretariat = app.login_as("thuky").await;
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("team_unit", &snv_s), ("unit_group", "SO"), ("node", "2")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let skipped = &r.body[r
+            .body
+            .find("data-testid=\"assignment-skipped\"")
+            .expect("skipped pairs listed")..];
+        let skipped = &skipped[..skipped.find("</div>").unwrap()];
+        assert!(
+            skipped.contains("không được thẩm định chính đơn vị của mình"),
+            "{skipped}"
+        );
+        assert!(skipped.contains("Sở Nội vụ"), "{skipped}");
+        let saved = app.store().assignments(period).await.unwrap();
+        assert_eq!(saved.len(), team.len() * (so_units.len() - 1), "{saved:?}");
+        assert!(saved.iter().all(|a| a.unit_id != snv && a.node_code == "2"));
+
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("team_unit", &snv_s), ("unit_group", "SO"), ("node", "2")],
+            )
+            .await;
+        // Again: the same pairs, saved again without duplicates.
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            app.store().assignments(period).await.unwrap().len(),
+            saved.len()
+        );
+        app
+    }
+);
+
+web_test!(
+    assignments_and_reopening_follow_the_stage,
+    |app: TestApp| async move {
+        let stp = app.seed.unit_stp;
+        let stp_s = stp.to_string();
+        let period = open_period(&app, &[stp]).await;
+        let appraiser = app.seed.users["thamdinh"].to_string();
+        let mut secretariat = app.login_as("thuky").await;
+        // The period page shows the number of rounds.
+        let page = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(
+            page.body.contains("data-testid=\"rounds\">2<"),
+            "{}",
+            page.body
+        );
+        // During self-assessment a submission may be reopened.
+        submit(&app, period, stp).await;
+        let reopen = format!("/periods/{period}/units/{stp}/reopen");
+        let page = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(page.body.contains(&reopen));
+        let r = secretariat
+            .post(&reopen, &[("reason", "Đơn vị xin sửa tiêu chí 1")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert!(!is_submitted(&app, period, stp).await);
+        submit(&app, period, stp).await;
+        let r = act(&mut secretariat, period, "start").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+        // In round 1: assignments still change; reopening the sheet is refused.
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/assignments"),
+                &[("appraiser", &appraiser), ("unit", &stp_s), ("node", "1")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let assignment = app.store().assignments(period).await.unwrap()[0].id;
+        let r = secretariat
+            .post(&reopen, &[("reason", "Đơn vị xin sửa tiêu chí 1")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(
+            r.body.contains("Không thể mở lại phần tự đánh giá"),
+            "{}",
+            r.body
+        );
+        assert!(is_submitted(&app, period, stp).await);
+        let page = secretariat.get(&format!("/periods/{period}")).await;
+        assert!(!page.body.contains(&reopen));
+
+        // From the council on: neither assignments nor reopening.
+        for (from, to) in [
+            (("round", 1), ("council", 0)),
+            (("council", 0), ("approved", 0)),
+            (("approved", 0), ("published", 0)),
+        ] {
+            let mut tx = app
+                .store()
+                .begin_write(AuditActor::system("test"))
+                .await
+                .unwrap();
+            tx.set_period_stage(period, from, to).await.unwrap();
+            tx.commit().await.unwrap();
+            let r = secretariat
+                .post(
+                    &format!("/periods/{period}/assignments"),
+                    &[("appraiser", &appraiser), ("unit", &stp_s), ("node", "2")],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{to:?}: {}", r.body);
+            let r = secretariat
+                .post(
+                    &format!("/periods/{period}/assignments/{assignment}/remove"),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{to:?}: {}", r.body);
+            assert_eq!(app.store().assignments(period).await.unwrap().len(), 1);
+            let page = secretariat
+                .get(&format!("/periods/{period}/assignments"))
+                .await;
+            assert!(page.body.contains("assignments-closed"), "{}", page.body);
+            assert!(!page.body.contains("/remove"));
+            if to.0 != "published" {
+                let r = secretariat
+                    .post(&reopen, &[("reason", "Đơn vị xin sửa tiêu chí 1")])
+                    .await;
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{to:?}: {}", r.body);
+                assert!(is_submitted(&app, period, stp).await);
+            }
+        }
+        app
+    }
+);
+
+web_test!(a_republished_unit_is_announced, |app: TestApp| async move {
+    let stp = app.seed.unit_stp;
+    let period = open_period(&app, &[stp]).await;
+    submit(&app, period, stp).await;
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    tx.set_period_stage(period, ("self", 0), ("approved", 0))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut secretariat = app.login_as("thuky").await;
+    let r = secretariat
+        .post(&format!("/periods/{period}/publish"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let officer = app.seed.users["canbo.stp"];
+    let council = app.seed.users["hoidong"];
+    let published = |n: &parindex_store::appraisal::Notification| n.kind == "published";
+    let before_officer = app.store().notifications(officer, 50).await.unwrap();
+    assert_eq!(before_officer.iter().filter(|n| published(n)).count(), 1);
+    let r = secretariat
+        .post(
+            &format!("/periods/{period}/units/{stp}/reopen"),
+            &[("reason", "Đơn vị khiếu nại tiêu chí 1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = secretariat
+        .post(&format!("/periods/{period}/units/{stp}/republish"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for user in [officer, council] {
+        let notes = app.store().notifications(user, 50).await.unwrap();
+        let again: Vec<_> = notes
+            .iter()
+            .filter(|n| published(n) && n.title.contains("công bố lại"))
+            .collect();
+        assert_eq!(again.len(), 1, "{notes:?}");
+        assert!(again[0].body.contains("Đơn vị khiếu nại tiêu chí 1"));
+        assert!(again[0].body.contains("lần 2"));
+        assert_eq!(
+            again[0].link,
+            format!("/periods/{period}/results#unit-{stp}")
+        );
+    }
+    // Another unit's officer is not told about STP's correction.
+    let snv_officers = app
+        .store()
+        .users_with_role("unit_officer", Some(app.seed.unit_snv))
+        .await
+        .unwrap();
+    for (id, _) in snv_officers {
+        assert!(
+            app.store()
+                .notifications(id, 50)
+                .await
+                .unwrap()
+                .iter()
+                .all(|n| !n.title.contains("công bố lại"))
+        );
+    }
+    app
+});
