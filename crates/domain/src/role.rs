@@ -87,6 +87,15 @@ impl Role {
     pub fn requires_unit(self) -> bool {
         matches!(self, Role::UnitOfficer | Role::UnitHead | Role::Appraiser)
     }
+
+    /// Roles whose grant may name a unit at all. Besides the roles that must name one, an
+    /// external data provider may record the agency it belongs to (an attribute shown in
+    /// user management; its values are keyed by the provider named on the leaf, not by this
+    /// unit). Every other role is province-wide: a unit on such a grant would be shown in the
+    /// header while granting nothing less than the whole province, so it is refused.
+    pub fn may_name_unit(self) -> bool {
+        self.requires_unit() || self == Role::ExternalProvider
+    }
 }
 
 /// One role held by a user, scoped to a unit or (unit_id = None) to the whole province.
@@ -98,12 +107,21 @@ pub struct RoleGrant {
 
 impl RoleGrant {
     /// Checks the grant's shape: unit-scoped roles need a unit; province-wide ones may not
-    /// carry one except where the role allows a home agency.
+    /// carry one except where the role allows a home agency (`Role::may_name_unit`).
     pub fn validate(&self) -> Result<(), crate::InvalidInput> {
         if self.role.requires_unit() && self.unit_id.is_none() {
             return Err(crate::InvalidInput::new(
                 "unit_id",
                 format!("Vai trò «{}» phải gắn với một đơn vị", self.role.label_vi()),
+            ));
+        }
+        if self.unit_id.is_some() && !self.role.may_name_unit() {
+            return Err(crate::InvalidInput::new(
+                "unit_id",
+                format!(
+                    "Vai trò «{}» có phạm vi toàn tỉnh, không gắn với một đơn vị: hãy bỏ chọn đơn vị",
+                    self.role.label_vi()
+                ),
             ));
         }
         Ok(())
@@ -140,5 +158,57 @@ mod tests {
             .validate()
             .is_ok()
         );
+    }
+
+    #[test]
+    fn province_wide_roles_refuse_a_unit() {
+        for role in [
+            Role::SystemAdmin,
+            Role::Secretariat,
+            Role::CouncilMember,
+            Role::SurveyOperator,
+            Role::Viewer,
+        ] {
+            let err = RoleGrant {
+                role,
+                unit_id: Some(3),
+            }
+            .validate()
+            .expect_err(role.code());
+            assert_eq!(err.field, "unit_id");
+            assert!(err.message.contains("toàn tỉnh"), "{}", err.message);
+            assert!(
+                RoleGrant {
+                    role,
+                    unit_id: None
+                }
+                .validate()
+                .is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn home_agency_roles_keep_their_unit() {
+        // Unit-bound roles and the appraiser must name a unit; the provider may.
+        for role in [Role::UnitOfficer, Role::UnitHead, Role::Appraiser] {
+            let with = RoleGrant {
+                role,
+                unit_id: Some(3),
+            };
+            assert!(with.validate().is_ok());
+            let without = RoleGrant {
+                role,
+                unit_id: None,
+            };
+            assert!(without.validate().is_err());
+        }
+        for unit_id in [Some(3), None] {
+            let grant = RoleGrant {
+                role: Role::ExternalProvider,
+                unit_id,
+            };
+            assert!(grant.validate().is_ok());
+        }
     }
 }

@@ -338,3 +338,87 @@ web_test!(
         app
     }
 );
+
+/// Rows on the audit log: a refused request must not add one.
+async fn audit_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log")
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap()
+}
+
+web_test!(
+    a_province_wide_role_cannot_be_scoped_to_a_unit,
+    |app: TestApp| async move {
+        let mut admin = app.login_as("admin").await;
+        let stp = app.seed.unit_stp.to_string();
+        let officer_id = app.seed.users["canbo.stp"];
+        let audited = audit_rows(&app).await;
+        // A viewer "of Sở Tư pháp" would see the whole province while the header named one
+        // unit: refused, with the reason, on both the grant form and the new-user form.
+        for role in [
+            "viewer",
+            "secretariat",
+            "council_member",
+            "survey_operator",
+            "system_admin",
+        ] {
+            let granted = admin
+                .post(
+                    &format!("/users/{officer_id}/roles"),
+                    &[("role", role), ("unit_id", &stp)],
+                )
+                .await;
+            assert_eq!(granted.status, StatusCode::UNPROCESSABLE_ENTITY, "{role}");
+            assert!(
+                granted.body.contains("phạm vi toàn tỉnh"),
+                "{role}: {}",
+                granted.body
+            );
+        }
+        let created = admin
+            .post(
+                "/users",
+                &[
+                    ("username", "lanhdao.stp"),
+                    ("full_name", "Lãnh đạo Sở Tư pháp"),
+                    ("role", "viewer"),
+                    ("unit_id", &stp),
+                ],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            created.body.contains("phạm vi toàn tỉnh"),
+            "{}",
+            created.body
+        );
+        // Nothing saved: no grant, no account, no audit record.
+        assert_eq!(app.store().user_grants(officer_id).await.unwrap().len(), 1);
+        assert!(
+            app.store()
+                .user_for_login("lanhdao.stp")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(audit_rows(&app).await, audited);
+        // The appraiser keeps a home agency; the external provider may record one.
+        for role in ["appraiser", "external_provider"] {
+            let granted = admin
+                .post(
+                    &format!("/users/{officer_id}/roles"),
+                    &[("role", role), ("unit_id", &stp)],
+                )
+                .await;
+            assert_eq!(
+                granted.status,
+                StatusCode::SEE_OTHER,
+                "{role}: {}",
+                granted.body
+            );
+        }
+        assert_eq!(app.store().user_grants(officer_id).await.unwrap().len(), 3);
+        app
+    }
+);
