@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::{NewPassword, Username};
 use parindex_store::AuditActor;
 use parindex_store::sessions::SessionRecord;
+use parindex_store::throttle::ThrottleKey;
 use serde::Deserialize;
 
 use crate::auth::{CurrentUser, RequestCtx, cookies, random_token, token_hash};
@@ -85,24 +86,30 @@ pub async fn login(
         bye: false,
     };
 
-    if state
+    // The attempt is recorded before the password is checked, so parallel guesses cannot
+    // all slip under the limit (see parindex_store::throttle).
+    let keys = [
+        ThrottleKey {
+            key: account_key.clone(),
+            limit: cfg.login_max_failures_per_account,
+        },
+        ThrottleKey {
+            key: ip_key,
+            limit: cfg.login_max_failures_per_ip,
+        },
+    ];
+    let Some(attempt) = state
         .store
-        .login_failures_since(&account_key, window_start)
+        .reserve_login_attempt(&keys, now, window_start)
         .await?
-        >= cfg.login_max_failures_per_account
-        || state
-            .store
-            .login_failures_since(&ip_key, window_start)
-            .await?
-            >= cfg.login_max_failures_per_ip
-    {
+    else {
         let minutes = cfg.login_failure_window.as_secs() / 60;
         let message = ctx
             .lang
             .t("login.throttled")
             .replace("{minutes}", &minutes.to_string());
         return super::render_status(StatusCode::TOO_MANY_REQUESTS, &page(message));
-    }
+    };
 
     let account = match Username::parse(&typed) {
         Ok(name) => state.store.user_for_login(name.as_str()).await?,
@@ -112,11 +119,8 @@ pub async fn login(
     let password_ok = password::verify(form.password.clone(), stored_hash).await?;
     let user = match account {
         Some((user, _)) if password_ok && !user.disabled => user,
+        // The recorded attempt stays: it is this failure.
         _ => {
-            state
-                .store
-                .record_login_failure(&[account_key, ip_key], now)
-                .await?;
             return super::render_status(
                 StatusCode::UNAUTHORIZED,
                 &page(ctx.lang.t("login.failed").into()),
@@ -125,7 +129,7 @@ pub async fn login(
     };
     state
         .store
-        .clear_login_failures(&account_key, window_start)
+        .login_succeeded(&attempt, &account_key, window_start)
         .await?;
 
     let grants = state.store.user_grants(user.id).await?;

@@ -111,6 +111,66 @@ web_test!(
 );
 
 web_test!(
+    parallel_guesses_do_not_beat_the_throttle,
+    |app: TestApp| async move {
+        // Twenty wrong passwords at once: each client holds its login form's CSRF token, then
+        // all post together, so every request is in flight during the others' argon2 checks.
+        let mut clients = Vec::new();
+        for _ in 0..20 {
+            let mut client = app.client();
+            let token = client.csrf().await;
+            clients.push((client, token));
+        }
+        let responses =
+            futures_util::future::join_all(clients.iter_mut().map(|(client, token)| async move {
+                let form = [
+                    ("username", "canbo.stp"),
+                    ("password", "sai-mat-khau-song-song"),
+                    ("csrf", token.as_str()),
+                ];
+                client.post_raw("/login", &form).await
+            }))
+            .await;
+        let verified = responses
+            .iter()
+            .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+            .count();
+        let throttled = responses
+            .iter()
+            .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(verified + throttled, 20, "only 401 or 429 expected");
+        // Exactly the limit reach the password check, however the requests interleave.
+        assert_eq!(verified, 5, "{verified} guesses reached the password check");
+        // Exactly the checked guesses are on record as failures; refused ones are not.
+        assert_eq!(
+            app.store()
+                .login_failures_since("user:canbo.stp", 0)
+                .await
+                .unwrap(),
+            5
+        );
+        // A later right password is still refused while the account is locked.
+        let mut late = app.client();
+        let right = late.login("canbo.stp", PASSWORD).await;
+        assert_eq!(
+            right.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            right.body
+        );
+        assert!(
+            app.store()
+                .user_sessions(app.seed.users["canbo.stp"])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        app
+    }
+);
+
+web_test!(
     csrf_is_required_on_every_state_change,
     |app: TestApp| async move {
         // Before login: the login form itself.
