@@ -121,13 +121,34 @@ pub fn init_tracing() {
 
 pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
     if demo {
-        // The demo never touches real data: it gets its own folder, wiped at each start.
-        if args.db.database_url.is_none() {
-            args.db.data_dir = args.db.data_dir.join("demo");
-            let _ = std::fs::remove_dir_all(&args.db.data_dir);
+        // The demo never touches real data: it gets its own folder, wiped at each start, for
+        // its SQLite database and its evidence files. A configured evidence storage is
+        // ignored (the demo would mix its files into real ones); a configured database is
+        // used only if it holds no accounts yet (checked below), since it is never wiped.
+        args.db.data_dir = args.db.data_dir.join("demo");
+        let _ = std::fs::remove_dir_all(&args.db.data_dir);
+        if args.db.storage_url.take().is_some() {
+            eprintln!(
+                "demo: PARINDEX_STORAGE_URL is ignored; demo evidence goes to {}",
+                args.db.data_dir.join("evidence").display()
+            );
         }
     }
     let (store, evidence) = args.db.open().await?;
+    if demo
+        && args.db.database_url.is_some()
+        && !store
+            .list_users()
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty()
+    {
+        return Err(format!(
+            "demo: cơ sở dữ liệu {} đã có tài khoản, có thể là dữ liệu thật; bản demo chỉ chạy trên cơ sở dữ liệu trống. \
+             Bỏ PARINDEX_DATABASE_URL để dùng ./data/demo/ (the database already holds accounts; the demo refuses to write into it)",
+            parindex_store::db::redact_url(args.db.database_url.as_deref().unwrap_or_default())
+        ));
+    }
     let evidence_store = args.db.open_evidence()?;
     let province_name = match (&args.province_name, demo) {
         (Some(name), _) => name.clone(),

@@ -211,6 +211,8 @@ fn demo_seeds_a_labelled_province_with_every_role() {
         .args(["demo", "--bind", &addr])
         .current_dir(&dir)
         .env_remove("PARINDEX_DATABASE_URL")
+        // A configured evidence storage is real data: the demo must not write there.
+        .env("PARINDEX_STORAGE_URL", dir.join("real-evidence"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -242,6 +244,63 @@ fn demo_seeds_a_labelled_province_with_every_role() {
     // The demo lives apart from real data.
     assert!(dir.join("data/demo/parindex.db").exists());
     assert!(!dir.join("data/parindex.db").exists());
+    assert!(dir.join("data/demo/evidence").exists());
+    assert!(!dir.join("real-evidence").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn demo_refuses_a_database_that_holds_accounts() {
+    let dir = temp_dir("demo-real");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("real.db").display());
+    let (code, out) = run(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--database-url",
+            &url,
+            "--username",
+            "admin",
+            "--full-name",
+            "Quản trị thật",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let audited = |url: String| async move {
+        let store = parindex_store::Store::connect(&url, 1).await.unwrap();
+        (
+            store.list_users().await.unwrap().len(),
+            sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log")
+                .fetch_one(store.pool())
+                .await
+                .unwrap(),
+        )
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let before = rt.block_on(audited(url.clone()));
+    assert_eq!(before.0, 1);
+    // Both ways of pointing the demo at the database: the flag and the variable.
+    for (args, envs) in [
+        (vec!["demo", "--database-url", url.as_str()], vec![]),
+        (vec!["demo"], vec![("PARINDEX_DATABASE_URL", url.as_str())]),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--bind", "127.0.0.1:0"]);
+        let output = Command::new(BIN)
+            .args(&args)
+            .current_dir(&dir)
+            .env_remove("PARINDEX_DATABASE_URL")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{text}");
+        assert!(text.contains("đã có tài khoản"), "{text}");
+    }
+    // Nothing was written: the same accounts, the same audit log.
+    assert_eq!(rt.block_on(audited(url.clone())), before);
     let _ = std::fs::remove_dir_all(dir);
 }
 
