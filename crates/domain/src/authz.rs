@@ -59,6 +59,10 @@ pub enum Action {
     EnterExternalValues,
     /// See the provisional results and the appraisers' workload (secretariat, council, viewer).
     ViewProvisionalResults,
+    /// See a unit's published scorecard (leaf by leaf): those who see provisional results,
+    /// and the unit's own officers and head. The handler checks that the period is published;
+    /// before publication only `ViewProvisionalResults` opens a scorecard.
+    ViewPublishedScorecard { unit_id: i64 },
     /// Set up the survey (groups, questionnaires, sampling), generate links, key in paper
     /// forms and import spreadsheets: the secretariat and the survey operator.
     ManageSurvey,
@@ -194,6 +198,19 @@ impl Actor {
                 role,
                 Role::SystemAdmin | Role::Secretariat | Role::CouncilMember | Role::Viewer
             ),
+            Action::ViewPublishedScorecard { unit_id } => {
+                if role.is_unit_bound() {
+                    if self.grant.unit_id != Some(unit_id) {
+                        return Access::NotFound;
+                    }
+                    true
+                } else {
+                    matches!(
+                        role,
+                        Role::SystemAdmin | Role::Secretariat | Role::CouncilMember | Role::Viewer
+                    )
+                }
+            }
             Action::ManageSurvey => matches!(
                 role,
                 Role::SystemAdmin | Role::Secretariat | Role::SurveyOperator
@@ -331,6 +348,23 @@ mod tests {
         assert_eq!(
             officer.may(Action::ViewAppraisal { unit_id: 8 }),
             Access::NotFound
+        );
+        // A unit sees its own published scorecard, never another's, nor provisional results.
+        assert_eq!(
+            actor(Role::UnitHead, Some(7)).may(Action::ViewPublishedScorecard { unit_id: 7 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            officer.may(Action::ViewPublishedScorecard { unit_id: 8 }),
+            Access::NotFound
+        );
+        assert_eq!(
+            officer.may(Action::ViewProvisionalResults),
+            Access::Forbidden
+        );
+        assert_eq!(
+            actor(Role::Appraiser, None).may(Action::ViewPublishedScorecard { unit_id: 7 }),
+            Access::Forbidden
         );
         let council = actor(Role::CouncilMember, None);
         assert_eq!(

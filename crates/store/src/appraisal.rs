@@ -614,8 +614,9 @@ impl Store {
 
     /// A fingerprint of everything a period's results depend on, besides the survey (which
     /// has its own, `survey_fingerprint`): counts and sums of versions of its leaf entries,
-    /// appraisals, external values, corrections, adjustments, participants and their units,
-    /// every period's version (stage changes and settings) and every publication (last year's
+    /// appraisals, external values, corrections, adjustments and participants; every unit's
+    /// version (not only the participants': last year's comparison follows the successor link
+    /// of units that no longer take part, and a renamed unit's name shows); every period's version (stage changes and settings) and every publication (last year's
     /// results are compared with). Every write to any of them moves at least one value, so a
     /// cached result is reused only while it is still right, whichever instance wrote.
     pub async fn results_fingerprint(&self, period_id: i64) -> Result<Vec<i64>, StoreError> {
@@ -634,7 +635,8 @@ impl Store {
              (SELECT CAST(COUNT(removed_at) AS BIGINT) FROM unit_adjustments WHERE period_id = $1), \
              (SELECT CAST(COUNT(*) AS BIGINT) FROM period_units WHERE period_id = $1), \
              (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM period_units WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(u.version), 0) AS BIGINT) FROM units u JOIN period_units pu ON pu.unit_id = u.id WHERE pu.period_id = $1), \
+             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM units), \
+             (SELECT CAST(COUNT(*) AS BIGINT) FROM units), \
              (SELECT CAST(COUNT(*) AS BIGINT) FROM published_results), \
              (SELECT CAST(COALESCE(SUM(publication), 0) AS BIGINT) FROM published_results), \
              (SELECT CAST(COUNT(*) AS BIGINT) FROM periods), \
@@ -643,7 +645,7 @@ impl Store {
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
-        (0..18)
+        (0..19)
             .map(|i| row.try_get::<i64, _>(i))
             .collect::<Result<_, _>>()
             .map_err(StoreError::from)

@@ -14,6 +14,7 @@ use parindex_domain::appraisal::Stage;
 use parindex_domain::ranking::{
     Band, BandThresholds, Change, RankEntry, Ranked, rank_within_groups,
 };
+use parindex_domain::rules::LeafScore;
 use parindex_domain::scorecard::Scorecard;
 use parindex_store::periods::Period;
 use rust_decimal::Decimal;
@@ -36,6 +37,74 @@ pub struct ResultSnapshot {
     pub index: String,
     /// Per domain: (code, achieved, applicable max).
     pub domains: Vec<(String, i64, i64)>,
+    /// Appraisal rounds of the period, the columns of `NodeSnapshot::rounds`.
+    #[serde(default)]
+    pub rounds: u8,
+    /// The nodes of the unit's scorecard, in tree order (those that apply to the unit).
+    /// A publication keeps every node, leaves with their self and round marks, so the
+    /// scorecard of a published period shows what was published even when a value changes
+    /// later. The provisional ranking keeps only the criteria (no leaves): the leaf detail of
+    /// a provisional scorecard is computed when it is shown. Empty in a snapshot published
+    /// before the nodes were kept.
+    #[serde(default)]
+    pub nodes: Vec<NodeSnapshot>,
+}
+
+/// A leaf's mark as kept in a snapshot: points, or not applicable (KAD).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    Points(i64),
+    NotApplicable,
+}
+
+impl Mark {
+    fn of(score: &LeafScore) -> Mark {
+        score
+            .points
+            .map_or(Mark::NotApplicable, |p| Mark::Points(millis(p)))
+    }
+
+    /// "3,50", or "KAD" (không áp dụng).
+    pub fn display_vi(self) -> String {
+        match self {
+            Mark::Points(m) => Points::from_millipoints(m).display_vi(),
+            Mark::NotApplicable => "KAD".to_owned(),
+        }
+    }
+}
+
+/// One node of a unit's scorecard as a snapshot keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct NodeSnapshot {
+    pub code: String,
+    #[serde(default)]
+    pub leaf: bool,
+    pub achieved_milli: i64,
+    pub applicable_max_milli: i64,
+    /// Leaves: the unit's own mark, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_mark: Option<Mark>,
+    /// Leaves: the mark of each appraisal round (round 1 first), None where the round gave
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Option<Mark>>,
+}
+
+impl NodeSnapshot {
+    pub fn lost_milli(&self) -> i64 {
+        self.applicable_max_milli - self.achieved_milli
+    }
+
+    /// The sub-index: achieved ÷ applicable max × 100, exact.
+    pub fn percent(&self) -> Option<Decimal> {
+        exact_percent(self.achieved_milli, self.applicable_max_milli)
+    }
+
+    /// A criterion not met: a leaf scored below its applicable maximum.
+    pub fn not_met(&self) -> bool {
+        self.leaf && self.lost_milli() > 0
+    }
 }
 
 impl ResultSnapshot {
@@ -59,8 +128,50 @@ fn millis(p: Points) -> i64 {
     p.to_millipoints().unwrap_or(0)
 }
 
-/// A unit's result as a publication would keep it, computed now from its evaluation.
+/// A unit's result as a publication keeps it, computed now from its evaluation: the totals
+/// and every node of its scorecard.
 pub fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebError> {
+    let mut snap = totals(ev, card)?;
+    snap.nodes = node_figures(ev, card, true);
+    Ok(snap)
+}
+
+/// The nodes of a unit's scorecard that apply to it, in tree order; with `leaves`, the leaves
+/// too, with every mark they took.
+pub fn node_figures(ev: &UnitEvaluation, card: &Scorecard, leaves: bool) -> Vec<NodeSnapshot> {
+    let applicable: std::collections::BTreeSet<&str> =
+        ev.applicable_leaves().map(|l| l.code.as_str()).collect();
+    let rounds = ev.rounds.get();
+    let mut out = Vec::new();
+    for (i, node) in ev.set.set.nodes().iter().enumerate() {
+        let tally = card.nodes.get(i).copied().unwrap_or_default();
+        let leaf = node.is_leaf();
+        if (leaf && !leaves)
+            || (tally.applicable_max.is_zero() && !applicable.contains(node.code.as_str()))
+        {
+            continue;
+        }
+        let values = ev.values.get(&node.code).filter(|_| leaf);
+        out.push(NodeSnapshot {
+            code: node.code.clone(),
+            leaf,
+            achieved_milli: millis(tally.achieved),
+            applicable_max_milli: millis(tally.applicable_max),
+            self_mark: values.and_then(|v| v.self_score.as_ref()).map(Mark::of),
+            rounds: if leaf {
+                (1..=rounds)
+                    .map(|r| values.and_then(|v| v.rounds.get(&r)).map(Mark::of))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+    out
+}
+
+/// The totals, domains and criteria of a unit's result (no leaves): what the ranking needs.
+fn totals(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebError> {
     let self_card = ev.self_scorecard()?;
     let domains = ev
         .set
@@ -91,6 +202,8 @@ pub fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot,
         applicable_max_milli: millis(card.overall.applicable_max),
         index,
         domains,
+        rounds: ev.rounds.get(),
+        nodes: node_figures(ev, card, false),
     })
 }
 
@@ -207,6 +320,17 @@ impl PeriodResults {
         Ok(results)
     }
 
+    /// Computes the results from the store, bypassing the cache (and leaving it as it is):
+    /// what `load` computes on a miss. For checking that recomputation is deterministic.
+    pub async fn compute_uncached(
+        state: &AppState,
+        period_id: i64,
+    ) -> Result<PeriodResults, WebError> {
+        let period = state.store.get_period(period_id).await?;
+        let (stage, _) = stage_of(&period)?;
+        Self::compute(state, period, stage).await
+    }
+
     async fn compute(
         state: &AppState,
         period: Period,
@@ -215,35 +339,10 @@ impl PeriodResults {
         let mut results = Self::rank(state, period, stage).await?;
         if let Some(last) = last_year_period(state, &results.period).await? {
             let previous = Self::rank(state, last.clone(), Stage::Published).await?;
-            // A unit renamed since last year is compared with the unit it succeeds (the
-            // predecessor's successor link), when it has no result of its own last year. After
-            // a merger of several units that all took part there is no one figure to compare
-            // with, so none is shown.
-            let mut predecessors: HashMap<i64, Vec<i64>> = HashMap::new();
-            for unit in state
-                .store
-                .list_units(&parindex_store::units::UnitFilter {
-                    include_inactive: true,
-                    ..Default::default()
-                })
-                .await?
-            {
-                if let Some(successor) = unit.successor_id {
-                    predecessors.entry(successor).or_default().push(unit.id);
-                }
-            }
+            let predecessors = predecessors(state).await?;
             for g in &mut results.groups {
                 for u in &mut g.units {
-                    let own = previous.unit(u.unit_id);
-                    let inherited = || {
-                        let mut ranked = predecessors
-                            .get(&u.unit_id)?
-                            .iter()
-                            .filter_map(|id| previous.unit(*id));
-                        let only = ranked.next()?;
-                        ranked.next().is_none().then_some(only)
-                    };
-                    if let Some(p) = own.or_else(inherited) {
+                    if let Some(p) = counterpart(&previous, u.unit_id, &predecessors) {
                         u.change = Change::between(u.rank, u.index, p.rank, p.index);
                         u.last_year_rank = p.rank;
                         u.last_year_index = p.index;
@@ -261,34 +360,36 @@ impl PeriodResults {
         stage: Stage,
     ) -> Result<PeriodResults, WebError> {
         let published = stage == Stage::Published;
-        let latest: BTreeMap<i64, ResultSnapshot> =
-            if published {
-                let mut latest: BTreeMap<i64, (i64, ResultSnapshot)> = BTreeMap::new();
-                for r in state.store.published_results(period.id).await? {
-                    let snap = serde_json::from_str::<ResultSnapshot>(&r.result_json)
-                        .unwrap_or_else(|_| ResultSnapshot {
-                            total_milli: r.total_milli,
-                            applicable_max_milli: r.applicable_max_milli,
-                            ..ResultSnapshot::default()
-                        });
-                    match latest.get(&r.unit_id) {
-                        Some((n, _)) if *n >= r.publication => {}
-                        _ => {
-                            latest.insert(r.unit_id, (r.publication, snap));
-                        }
+        let latest: BTreeMap<i64, ResultSnapshot> = if published {
+            let mut latest: BTreeMap<i64, (i64, ResultSnapshot)> = BTreeMap::new();
+            for r in state.store.published_results(period.id).await? {
+                // A snapshot that does not read is an error, never a zero: showing
+                // zeros would publish a wrong result.
+                let snap = serde_json::from_str::<ResultSnapshot>(&r.result_json).map_err(|e| {
+                    WebError::Internal(format!(
+                        "published result of unit {} in period {} (publication {}) \
+                                 does not read: {e}",
+                        r.unit_id, period.id, r.publication
+                    ))
+                })?;
+                match latest.get(&r.unit_id) {
+                    Some((n, _)) if *n >= r.publication => {}
+                    _ => {
+                        latest.insert(r.unit_id, (r.publication, snap));
                     }
                 }
-                latest.into_iter().map(|(k, (_, s))| (k, s)).collect()
-            } else {
-                BTreeMap::new()
-            };
+            }
+            latest.into_iter().map(|(k, (_, s))| (k, s)).collect()
+        } else {
+            BTreeMap::new()
+        };
         // Published: the snapshots. Provisional: every unit's evaluation, read for the whole
         // period at once and scored now.
         let mut computed: BTreeMap<i64, ResultSnapshot> = BTreeMap::new();
         if !published {
             for ev in UnitEvaluation::load_period(state, period.id).await? {
                 let card = ev.scorecard()?;
-                computed.insert(ev.unit.unit_id, snapshot(&ev, &card)?);
+                computed.insert(ev.unit.unit_id, totals(&ev, &card)?);
             }
         }
         let mut units = state.store.period_units(period.id).await?;
@@ -387,6 +488,66 @@ impl ResultsCache {
             cache.insert(period_id, (print, results));
         }
     }
+
+    /// Forgets every computed result (the next load computes again).
+    pub fn clear(&self) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.clear();
+        }
+    }
+}
+
+/// Unit id → the units it succeeds (their successor link points at it), inactive ones
+/// included.
+pub async fn predecessors(state: &AppState) -> Result<HashMap<i64, Vec<i64>>, WebError> {
+    let mut predecessors: HashMap<i64, Vec<i64>> = HashMap::new();
+    for unit in state
+        .store
+        .list_units(&parindex_store::units::UnitFilter {
+            include_inactive: true,
+            ..Default::default()
+        })
+        .await?
+    {
+        if let Some(successor) = unit.successor_id {
+            predecessors.entry(successor).or_default().push(unit.id);
+        }
+    }
+    Ok(predecessors)
+}
+
+/// How many renames back a unit is followed (a guard against a cycle of successor links).
+const MAX_RENAMES: usize = 8;
+
+/// The result in another period that a unit is compared with: its own where it took part;
+/// else that of the one unit it succeeds (a rename; followed back through earlier renames).
+/// After a merger of several units that took part there is no one figure to compare with, so
+/// none.
+pub fn counterpart<'a>(
+    other: &'a PeriodResults,
+    unit_id: i64,
+    predecessors: &HashMap<i64, Vec<i64>>,
+) -> Option<&'a UnitResult> {
+    fn walk<'a>(
+        other: &'a PeriodResults,
+        unit_id: i64,
+        predecessors: &HashMap<i64, Vec<i64>>,
+        depth: usize,
+    ) -> Option<&'a UnitResult> {
+        if let Some(own) = other.unit(unit_id) {
+            return Some(own);
+        }
+        if depth == 0 {
+            return None;
+        }
+        let mut found = predecessors
+            .get(&unit_id)?
+            .iter()
+            .filter_map(|p| walk(other, *p, predecessors, depth - 1));
+        let only = found.next()?;
+        found.next().is_none().then_some(only)
+    }
+    walk(other, unit_id, predecessors, MAX_RENAMES)
 }
 
 /// The latest published period of the year before, if any.

@@ -478,7 +478,10 @@ mod tests {
                 rounds: vec!["4,50".into(), "4,75".into()],
                 final_score: "4,75".into(),
                 lost: "1,25".into(),
+                not_met: false,
             }],
+            not_met: vec![("1.1".into(), "Ban hành kế hoạch".into(), "0,50".into())],
+            detail_note: String::new(),
         })
         .unwrap();
         assert!(pdf.starts_with(b"%PDF"));
@@ -513,6 +516,8 @@ pub struct ScorecardLine {
     pub rounds: Vec<String>,
     pub final_score: String,
     pub lost: String,
+    /// A leaf below its maximum (a criterion not met): marked in the table.
+    pub not_met: bool,
 }
 
 /// A unit's scorecard, formatted for print.
@@ -529,6 +534,10 @@ pub struct UnitScorecardReport {
     pub summary: Vec<(String, String)>,
     pub round_count: usize,
     pub lines: Vec<ScorecardLine>,
+    /// The criteria not met: (code, title, points lost), listed after the summary.
+    pub not_met: Vec<(String, String, String)>,
+    /// Shown instead of the table when the published snapshot has no node detail.
+    pub detail_note: String,
 }
 
 /// The unit scorecard's template; see the file.
@@ -557,7 +566,10 @@ pub fn write_unit_scorecard_pdf(report: &UnitScorecardReport) -> Result<Vec<u8>,
             "rounds": l.rounds,
             "final_score": l.final_score,
             "lost": l.lost,
+            "not_met": l.not_met,
         })).collect::<Vec<_>>(),
+        "not_met": report.not_met.iter().map(|(c, t, l)| json!([c, t, l])).collect::<Vec<_>>(),
+        "detail_note": report.detail_note,
     });
     typeset(SCORECARD_TEMPLATE, &data, &report.generated_at)
 }

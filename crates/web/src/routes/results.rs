@@ -24,7 +24,7 @@ use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::i18n::Lang;
 use crate::page::Page;
-use crate::results::{Audience, GroupResults, PeriodResults, UnitResult};
+use crate::results::{Audience, GroupResults, Mark, PeriodResults, UnitResult, node_figures};
 
 /// Filters and sort order of a ranking table (all optional, from the query string).
 #[derive(Debug, Default, Deserialize)]
@@ -228,6 +228,19 @@ struct RankingPage {
     group: String,
     band: String,
     sort: String,
+    /// The filters as a query string, percent-encoded, for the sort links.
+    filter_query: String,
+}
+
+/// The filters (group, search, band) as a percent-encoded query string.
+fn filter_query(q: &TableQuery) -> String {
+    let enc = |v: &Option<String>| crate::page::url_encode(v.as_deref().unwrap_or_default());
+    format!(
+        "group={}&q={}&band={}",
+        enc(&q.group),
+        enc(&q.q),
+        enc(&q.band)
+    )
 }
 
 /// `GET /periods/{id}/ranking`: the ranking of every group, with filters, sort and charts.
@@ -267,6 +280,7 @@ pub async fn ranking(
         group: q.group.clone().unwrap_or_default(),
         band: q.band.clone().unwrap_or_default(),
         sort: q.sort.clone().unwrap_or_else(|| "rank".to_owned()),
+        filter_query: filter_query(&q),
     })
 }
 
@@ -457,6 +471,13 @@ pub fn open_data_json(r: &PeriodResults) -> serde_json::Value {
                     "code": code,
                     "achieved": exact(*a),
                     "applicable_max": exact(*m),
+                })).collect::<Vec<_>>(),
+                // Domains and criteria (not the leaves), with their sub-index.
+                "criteria": u.snap.nodes.iter().filter(|n| !n.leaf).map(|n| serde_json::json!({
+                    "code": n.code,
+                    "achieved": exact(n.achieved_milli),
+                    "applicable_max": exact(n.applicable_max_milli),
+                    "sub_index": n.percent().map(published_text),
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -659,12 +680,16 @@ pub struct YearLine {
     pub index: String,
     pub rank: String,
     pub band: &'static str,
+    /// The unit as it was named then (a predecessor's name after a rename).
+    pub unit_name: String,
 }
 
 #[derive(Template)]
 #[template(path = "results_unit.html")]
 struct UnitScorecardPage {
     p: Page,
+    /// The viewer sees provisional results (staff): links to the ranking and the survey.
+    staff: bool,
     period_id: i64,
     period_name: String,
     official: bool,
@@ -674,17 +699,15 @@ struct UnitScorecardPage {
     lines: Vec<LeafLine>,
     domains: Vec<super::public::DomainLine>,
     not_met: usize,
+    /// The criteria not met: (code, title, points lost).
+    not_met_list: Vec<(String, String, String)>,
+    detail_missing: bool,
     radar_svg: String,
     years: Vec<YearLine>,
 }
 
-fn score_text(s: Option<&parindex_domain::rules::LeafScore>) -> String {
-    match s {
-        None => String::new(),
-        Some(s) => s
-            .points
-            .map_or_else(|| "KAD".to_owned(), Points::display_vi),
-    }
+fn mark_text(m: Option<Mark>) -> String {
+    m.map(Mark::display_vi).unwrap_or_default()
 }
 
 /// What a unit's scorecard shows, for the page and the PDF.
@@ -692,63 +715,82 @@ struct ScorecardData {
     results: std::sync::Arc<PeriodResults>,
     round_numbers: Vec<u8>,
     lines: Vec<LeafLine>,
+    /// A published snapshot from before snapshots kept the nodes: no leaf detail to show
+    /// (the current values are not the published ones).
+    detail_missing: bool,
     illustrative: bool,
 }
 
+/// A unit's scorecard. Published: every figure from the published snapshot, so a value
+/// changed after publication never contradicts the official total. Provisional: computed now
+/// from the unit's values.
 async fn load_scorecard(
     state: &AppState,
     id: i64,
     unit_id: i64,
 ) -> Result<ScorecardData, WebError> {
     let results = PeriodResults::load(state, id, Audience::Internal).await?;
-    if results.unit(unit_id).is_none() {
-        return Err(WebError::NotFound);
-    }
-    let ev = crate::evaluation::UnitEvaluation::load(state, id, unit_id).await?;
-    let card = ev.scorecard()?;
-    let round_numbers: Vec<u8> = (1..=ev.rounds.get()).collect();
-    let applicable: std::collections::BTreeSet<String> =
-        ev.applicable_leaves().map(|l| l.code.clone()).collect();
-    let set = &ev.set.set;
-    let mut lines = Vec::new();
-    for (i, node) in set.nodes().iter().enumerate() {
-        let tally = card.nodes.get(i).copied().unwrap_or_default();
-        if tally.applicable_max.is_zero() && !applicable.contains(&node.code) {
-            continue;
-        }
-        let values = ev.values.get(&node.code);
-        let lost = tally.applicable_max - tally.achieved;
-        lines.push(LeafLine {
-            code: node.code.clone(),
-            title: node.title.clone(),
-            level: node.level,
-            is_leaf: node.is_leaf(),
-            max: tally.applicable_max.display_vi(),
-            self_score: values
-                .map(|v| score_text(v.self_score.as_ref()))
-                .unwrap_or_default(),
-            rounds: round_numbers
-                .iter()
-                .map(|r| {
-                    values
-                        .map(|v| score_text(v.rounds.get(r)))
-                        .unwrap_or_default()
-                })
-                .collect(),
-            final_score: tally.achieved.display_vi(),
-            lost: lost.display_vi(),
-            percent: tally
-                .percent()
-                .map_or_else(|| "—".to_owned(), |p| Points::new(p).display_vi()),
-            not_met: node.is_leaf() && lost > Points::ZERO,
-        });
-    }
+    let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
+    let set = state.set_for_group(id, &unit.group_code).await?;
+    let (rounds, nodes) = if unit.official {
+        (unit.snap.rounds, unit.snap.nodes.clone())
+    } else {
+        let ev = crate::evaluation::UnitEvaluation::load(state, id, unit_id).await?;
+        let card = ev.scorecard()?;
+        (ev.rounds.get(), node_figures(&ev, &card, true))
+    };
+    let round_numbers: Vec<u8> = (1..=rounds).collect();
+    let lines = nodes
+        .iter()
+        .filter_map(|n| {
+            let node = set.set.node(&n.code)?;
+            Some(LeafLine {
+                code: n.code.clone(),
+                title: node.title.clone(),
+                level: node.level,
+                is_leaf: n.leaf,
+                max: pts(n.applicable_max_milli),
+                self_score: mark_text(n.self_mark),
+                rounds: round_numbers
+                    .iter()
+                    .map(|r| mark_text(n.rounds.get(usize::from(*r) - 1).copied().flatten()))
+                    .collect(),
+                final_score: pts(n.achieved_milli),
+                lost: pts(n.lost_milli()),
+                percent: n
+                    .percent()
+                    .map_or_else(|| "—".to_owned(), |p| Points::new(p).display_vi()),
+                not_met: n.not_met(),
+            })
+        })
+        .collect();
     Ok(ScorecardData {
-        results,
+        detail_missing: unit.official && nodes.is_empty(),
+        results: results.clone(),
         round_numbers,
         lines,
-        illustrative: ev.set.illustrative,
+        illustrative: set.illustrative,
     })
+}
+
+/// Who may open a unit's scorecard: whoever sees provisional results, always; the unit's own
+/// officers and head once the period is published (their official result, leaf by leaf), never
+/// before (a provisional figure is not theirs to quote). Returns whether the viewer is staff.
+async fn require_scorecard(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    unit_id: i64,
+) -> Result<bool, WebError> {
+    if user.can(Action::ViewProvisionalResults) {
+        return Ok(true);
+    }
+    user.require(Action::ViewPublishedScorecard { unit_id })?;
+    let period = state.store.get_period(id).await?;
+    if crate::evaluation::stage_of(&period)?.0 != parindex_domain::appraisal::Stage::Published {
+        return Err(WebError::Forbidden);
+    }
+    Ok(false)
 }
 
 /// `GET /periods/{id}/units/{unit_id}/scorecard`: a unit's result: its parts, rank and band;
@@ -760,7 +802,7 @@ pub async fn unit_scorecard(
     user: CurrentUser,
     Path((id, unit_id)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
-    user.require(Action::ViewProvisionalResults)?;
+    let staff = require_scorecard(&state, &user, id, unit_id).await?;
     let lang = user.ctx.lang;
     let data = load_scorecard(&state, id, unit_id).await?;
     let results = &data.results;
@@ -770,12 +812,15 @@ pub async fn unit_scorecard(
     p.title = format!("{} — {}", unit.unit_name, results.period.name);
     super::render(&UnitScorecardPage {
         p,
+        staff,
         period_id: id,
         period_name: results.period.name.clone(),
         official: results.official(),
         row: row_view(lang, unit),
         group: unit.group_code.clone(),
         not_met: data.lines.iter().filter(|l| l.not_met).count(),
+        not_met_list: not_met_list(&data.lines),
+        detail_missing: data.detail_missing,
         round_numbers: data.round_numbers.clone(),
         domains: super::public::domain_lines(results, unit_id).unwrap_or_default(),
         radar_svg: super::public::unit_radar(results, unit_id),
@@ -784,13 +829,22 @@ pub async fn unit_scorecard(
     })
 }
 
+/// The criteria not met (leaves below their maximum): (code, title, points lost).
+fn not_met_list(lines: &[LeafLine]) -> Vec<(String, String, String)> {
+    lines
+        .iter()
+        .filter(|l| l.not_met)
+        .map(|l| (l.code.clone(), l.title.clone(), l.lost.clone()))
+        .collect()
+}
+
 /// `GET /periods/{id}/units/{unit_id}/scorecard.pdf`: the same scorecard, for print.
 pub async fn unit_scorecard_pdf(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, unit_id)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
-    user.require(Action::ViewProvisionalResults)?;
+    require_scorecard(&state, &user, id, unit_id).await?;
     let data = load_scorecard(&state, id, unit_id).await?;
     let results = &data.results;
     let unit = results.unit(unit_id).ok_or(WebError::NotFound)?;
@@ -820,6 +874,12 @@ pub async fn unit_scorecard_pdf(
             ("Chỉ số CCHC (%)".into(), row.index.clone()),
             ("Xếp loại".into(), row.band_label.to_owned()),
         ],
+        not_met: not_met_list(&data.lines),
+        detail_note: if data.detail_missing {
+            "Bản công bố này không lưu điểm từng tiêu chí.".to_owned()
+        } else {
+            String::new()
+        },
         round_count: data.round_numbers.len(),
         lines: data
             .lines
@@ -833,6 +893,7 @@ pub async fn unit_scorecard_pdf(
                 rounds: l.rounds.clone(),
                 final_score: l.final_score.clone(),
                 lost: l.lost.clone(),
+                not_met: l.not_met,
             })
             .collect(),
     };
@@ -847,19 +908,22 @@ pub async fn unit_scorecard_pdf(
     ))
 }
 
-/// The unit's published results in other periods, newest first.
+/// The unit's published results in other periods, newest first: its own, or where it did not
+/// take part, those of the unit it succeeds (the same match as the change against last year,
+/// `results::counterpart`).
 async fn year_over_year(
     state: &AppState,
     current: &PeriodResults,
     unit_id: i64,
 ) -> Result<Vec<YearLine>, WebError> {
+    let predecessors = crate::results::predecessors(state).await?;
     let mut years = Vec::new();
-    for period in state.store.periods_of_unit(unit_id).await? {
+    for period in state.store.list_periods().await? {
         if period.id == current.period.id || period.stage != "published" {
             continue;
         }
         let r = PeriodResults::load(state, period.id, Audience::Public).await?;
-        if let Some(u) = r.unit(unit_id) {
+        if let Some(u) = crate::results::counterpart(&r, unit_id, &predecessors) {
             years.push(YearLine {
                 period_id: period.id,
                 name: period.name.clone(),
@@ -867,10 +931,11 @@ async fn year_over_year(
                 index: u.index_vi(),
                 rank: u.rank.map_or_else(|| "—".to_owned(), |x| x.to_string()),
                 band: band_label(Lang::Vi, u.band),
+                unit_name: u.unit_name.clone(),
             });
         }
     }
-    years.sort_by_key(|y| std::cmp::Reverse(y.year));
+    years.sort_by_key(|y| (std::cmp::Reverse(y.year), std::cmp::Reverse(y.period_id)));
     Ok(years)
 }
 

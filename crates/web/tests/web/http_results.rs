@@ -306,7 +306,25 @@ web_test!(
             );
             assert_eq!(cell(&r.body, &format!("band-{code}")), band, "{code}");
         }
-        // Recomputing gives the same page (deterministic, idempotent).
+        // Recomputing gives the same results (deterministic, idempotent): two computations
+        // from the store, bypassing the cache, agree with each other and with what the page
+        // was drawn from; and the page drawn after emptying the cache is the same page.
+        let first = parindex_web::results::PeriodResults::compute_uncached(&app.state, period)
+            .await
+            .unwrap();
+        let second = parindex_web::results::PeriodResults::compute_uncached(&app.state, period)
+            .await
+            .unwrap();
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        let cached = parindex_web::results::PeriodResults::load(
+            &app.state,
+            period,
+            parindex_web::results::Audience::Internal,
+        )
+        .await
+        .unwrap();
+        assert_eq!(format!("{first:?}"), format!("{cached:?}"));
+        app.state.results.clear();
         let again = secretariat.get(&format!("/periods/{period}/ranking")).await;
         assert_eq!(
             again.body.replace(&secretariat_csrf(&again.body), ""),
@@ -369,10 +387,27 @@ web_test!(
         assert_eq!(cell(&r.body, "percent-2.1"), "75,00");
         assert!(
             r.body
-                .contains("class=\"level-2 not-met\" data-testid=\"leaf-1.2\""),
+                .contains("class=\"level-2 not-met\" id=\"leaf-1.2\" data-testid=\"leaf-1.2\""),
             "{}",
             r.body
         );
+        // The criteria not met are listed by name, with the points lost; 1.1 (4 of 4) is not.
+        let list = {
+            let start = r
+                .body
+                .find("data-testid=\"not-met-list\"")
+                .expect("the list");
+            &r.body[start..start + r.body[start..].find("</table>").unwrap()]
+        };
+        assert!(list.contains("data-testid=\"not-met-1.2\""), "{list}");
+        assert!(
+            list.contains("Báo cáo định kỳ") && list.contains("2,00"),
+            "{list}"
+        );
+        assert!(list.contains("data-testid=\"not-met-2.1\""), "{list}");
+        assert!(!list.contains("not-met-1.1"), "{list}");
+        let css = app.client().get("/static/app.css").await;
+        assert!(css.body.contains("tr.not-met"), "a not-met row is styled");
         assert!(
             r.body.contains("<svg"),
             "the radar against the group median"
@@ -690,6 +725,469 @@ web_test!(
         assert_eq!(cell(&r.body, "change-STC"), "▼1 (−15,00)");
         // A unit with no result last year (and no predecessor) shows no change.
         assert_eq!(cell(&r.body, "change-H-EAKAR"), "");
+        app
+    }
+);
+
+web_test!(
+    a_published_scorecard_shows_the_published_figures,
+    |app: TestApp| async move {
+        let (period, units) = province(&app).await;
+        let stc = units.iter().find(|(c, _)| *c == "STC").unwrap().1;
+        // Before publication the unit's own people do not see its (provisional) scorecard.
+        let mut head = app.login_as("truong.stp").await;
+        let stp = app.seed.unit_stp;
+        assert_eq!(
+            head.get(&format!("/periods/{period}/units/{stp}/scorecard"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+
+        publish(&app, period, &units).await;
+        // After publication STC's 1.2 changes from 0 to 2 (no reopening): the current data
+        // now say 4 + 2 + 3 − 0,5 = 8,5, one criterion not met; the published figures say
+        // 6,5 / 10 = 65,00 %, 1.2 at 0 of 2, domain 1 at 4 of 6 = 66,67 %, two not met.
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        enter(&mut tx, period, stc, "1.2", Some(2000), 1).await;
+        tx.commit().await.unwrap();
+        let stored = app.store().leaf_entries(period, stc).await.unwrap();
+        assert_eq!(
+            stored
+                .iter()
+                .find(|e| e.leaf_code == "1.2")
+                .unwrap()
+                .score_milli,
+            Some(2000),
+            "the value did change in the store"
+        );
+
+        let mut secretariat = app.login_as("thuky").await;
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stc}/scorecard"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(cell(&r.body, "unit-index"), "65,00");
+        assert_eq!(cell(&r.body, "final-1.2"), "0,00", "the published leaf");
+        assert_eq!(cell(&r.body, "self-1.2"), "0,00");
+        assert_eq!(cell(&r.body, "percent-1"), "66,67");
+        assert_eq!(cell(&r.body, "not-met-count"), "2");
+        assert!(r.body.contains("data-testid=\"not-met-1.2\""));
+        let (status, pdf) = download(
+            &app,
+            &secretariat,
+            &format!("/periods/{period}/units/{stc}/scorecard.pdf"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        if let Some(text) = pdf_text(&pdf) {
+            assert!(text.contains("65,00"), "{text}");
+            assert!(
+                text.contains("Các tiêu chí chưa đạt (2)"),
+                "the published criteria not met: {text}"
+            );
+            assert!(text.contains("Báo cáo định kỳ"), "{text}");
+        }
+        // The open data carry the published criteria with their sub-index.
+        let r = secretariat
+            .get(&format!("/periods/{period}/results.json"))
+            .await;
+        let json: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let stc_json = json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["units"].as_array().unwrap().iter())
+            .find(|u| u["code"] == "STC")
+            .unwrap()
+            .clone();
+        let domain1 = stc_json["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "1")
+            .unwrap();
+        assert_eq!(domain1["achieved"], "4");
+        assert_eq!(domain1["sub_index"], "66.67");
+
+        // Published, the unit head sees the own unit's scorecard (not another unit's).
+        let r = head
+            .get(&format!("/periods/{period}/units/{stp}/scorecard"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(cell(&r.body, "unit-index"), "95,00");
+        assert!(
+            !r.body.contains("/ranking\""),
+            "no link to the staff ranking"
+        );
+        assert_eq!(
+            head.get(&format!("/periods/{period}/units/{stc}/scorecard"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            head.get(&format!("/periods/{period}/ranking")).await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // A snapshot that does not read is an error, shown and logged, never zeros.
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.publish_results(
+            period,
+            &[ResultToPublish {
+                unit_id: stc,
+                total_milli: 0,
+                applicable_max_milli: 0,
+                result_json: "{not json".into(),
+            }],
+            "Đính chính",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+        assert!(!r.body.contains("data-testid=\"index-STC\""));
+        app
+    }
+);
+
+/// A set with a survey share: domain 1 (1.1 binary, max 4; 1.2 proportional, max 2, may be
+/// not applicable), domain 2 (2.1 proportional, max 2; 2.2 survey, max 2). Appraised max 8,
+/// survey max 2.
+const SURVEY_SET: &str = r#"format: parindex-index-set/1
+code: T-SO-DT
+title: "Bộ chỉ số thử nghiệm có điều tra xã hội học"
+year: 2026
+unit_group: SO
+illustrative: true
+scale: 10
+appraised_max: 8
+survey_max: 2
+bonus_cap: 1
+penalty_cap: 1
+nodes:
+  - code: "1"
+    title: "Công tác chỉ đạo, điều hành"
+    max: 6
+    children:
+      - code: "1.1"
+        title: "Ban hành kế hoạch"
+        max: 4
+        method: "Theo hướng dẫn"
+        evidence: "Văn bản"
+        rule: { kind: binary }
+      - code: "1.2"
+        title: "Báo cáo định kỳ"
+        max: 2
+        not_applicable_allowed: true
+        method: "Theo hướng dẫn"
+        evidence: "Văn bản"
+        rule: { kind: proportional }
+  - code: "2"
+    title: "Cải cách thủ tục hành chính"
+    max: 4
+    children:
+      - code: "2.1"
+        title: "Tỷ lệ hồ sơ đúng hạn"
+        max: 2
+        method: "Theo hướng dẫn"
+        evidence: "Văn bản"
+        rule: { kind: proportional }
+      - code: "2.2"
+        title: "Mức độ hài lòng của người dân"
+        max: 2
+        method: "Điểm điều tra xã hội học"
+        evidence: "Kết quả điều tra"
+        rule: { kind: survey }
+adjustments:
+  - { code: "T1", kind: bonus, title: "Sáng kiến", max: 1 }
+  - { code: "P1", kind: penalty, title: "Nộp chậm", max: 1 }
+"#;
+
+/// The second province, worked out by hand. Thresholds Tốt ≥ 90, Khá ≥ 72, Trung bình ≥ 50
+/// (not the defaults 85/70/50). Two appraisal rounds; the latest round that gave a mark
+/// overrides the self score. Survey 2.2: one respondent group, two responses, A = 100 %,
+/// B = 50 %, C = 0 %; points = 2 × the mean.
+/// - STP: self 4 / 2 / 2 (self total 8); 1.2 appraised 1 in round 1, 1,5 in round 2 → 1,5;
+///   appraised 4 + 1,5 + 2 = 7,5; survey A, A → 100 % → 2; total 9,5 / 10 = 95,00 % →
+///   rank 1, Tốt.
+/// - SNV: self 4 / 2 / 1,8 (7,8); 2.1 appraised 1,2 in round 1 → appraised 4 + 2 + 1,2 = 7,2;
+///   survey A, B → 75 % → 1,5; total 8,7 / 10 = 87,00 % → rank 2, Khá (Tốt under the
+///   defaults).
+/// - STC: self 4 / KAD / 2 (6); 2.1 appraised 1 then 1,25 → appraised 4 + 1,25 = 5,25 of 6;
+///   survey B, C → 25 % → 0,5; total 5,75 / 8 = 71,875 % → 71,88 → rank 3, Trung bình (Khá
+///   under the defaults).
+const SURVEY_EXPECTED: [(&str, &str, &str, &str); 3] = [
+    ("STP", "95,00", "1", "Tốt"),
+    ("SNV", "87,00", "2", "Khá"),
+    ("STC", "71,88", "3", "Trung bình"),
+];
+
+/// Builds the second province (see `SURVEY_EXPECTED`); returns (period id, units).
+async fn survey_province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
+    use parindex_domain::survey::{AnswerOption, Question, QuestionnaireDoc, ResponseAnswers};
+    use parindex_store::appraisal::AppraisalWrite;
+    use parindex_store::survey::NewResponse;
+    let mut tx = app
+        .store()
+        .begin_write(AuditActor::system("test"))
+        .await
+        .unwrap();
+    let stc = tx
+        .create_unit(&UnitDraft {
+            code: UnitCode::parse("STC").unwrap(),
+            name_vi: UnitName::parse("Sở Tài chính").unwrap(),
+            name_en: None,
+            group_id: app.seed.group_so,
+            parent_id: None,
+            valid_from: time::macros::date!(2021 - 01 - 01),
+            valid_to: None,
+            successor_id: None,
+        })
+        .await
+        .unwrap();
+    let units = vec![
+        ("STP", app.seed.unit_stp),
+        ("SNV", app.seed.unit_snv),
+        ("STC", stc.id),
+    ];
+    let doc = parindex_formats::parse_index_set_file(SURVEY_SET.as_bytes()).unwrap();
+    parindex_domain::IndexSet::from_doc(&doc, None).expect("the survey set validates");
+    let set = tx
+        .create_index_set(
+            &IndexSetContent {
+                code: doc.code.clone(),
+                year: 2026,
+                unit_group: "SO".into(),
+                title: doc.title.clone(),
+                illustrative: true,
+                definition: serde_json::to_string(&doc).unwrap(),
+                node_count: 6,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    tx.publish_index_set(set.id, 1).await.unwrap();
+    let now = parindex_store::now_ms();
+    let day = 86_400_000;
+    let period = tx
+        .create_period(
+            &PeriodSettings {
+                year: 2026,
+                name: "Đánh giá Chỉ số CCHC năm 2026 (có điều tra)".into(),
+                self_open_at: now - day,
+                self_close_at: now + 10 * day,
+                explanation_due_at: None,
+                appraisal_open_at: None,
+                appraisal_close_at: None,
+                bonus_cap_milli: 1000,
+                penalty_cap_milli: 1000,
+                band_good_milli: 90_000,
+                band_fair_milli: 72_000,
+                band_average_milli: 50_000,
+                appraisal_rounds: 2,
+            },
+            &[("SO".to_owned(), set.id)],
+            &units.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    let p = period.id;
+    // Self scores (1.1, 1.2, 2.1), then appraisal marks (unit, leaf, round, points).
+    for (unit, scores) in [
+        (units[0].1, [Some(4000), Some(2000), Some(2000)]),
+        (units[1].1, [Some(4000), Some(2000), Some(1800)]),
+        (units[2].1, [Some(4000), None, Some(2000)]),
+    ] {
+        for (leaf, score) in ["1.1", "1.2", "2.1"].iter().zip(scores) {
+            enter(&mut tx, p, unit, leaf, score, 0).await;
+        }
+    }
+    for (unit, leaf, round, points) in [
+        (units[0].1, "1.2", 1, 1000),
+        (units[0].1, "1.2", 2, 1500),
+        (units[1].1, "2.1", 1, 1200),
+        (units[2].1, "2.1", 1, 1000),
+        (units[2].1, "2.1", 2, 1250),
+    ] {
+        tx.save_appraisal(
+            p,
+            unit,
+            leaf,
+            round,
+            0,
+            &AppraisalWrite {
+                input_json: "{}".into(),
+                score_milli: Some(points),
+                not_applicable: false,
+                explanation: String::new(),
+                remark: "Thẩm định lại".into(),
+                needs_explanation: false,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // The survey: one group, one question on 2.2, two responses.
+    tx.save_survey_settings(p, Some(now - day), Some(now + day), 1, false)
+        .await
+        .unwrap();
+    let group = tx
+        .save_survey_group(p, "DN", "Doanh nghiệp", 1000, 100, 2)
+        .await
+        .unwrap();
+    let option = |code: &str, percent: i64| AnswerOption {
+        code: code.into(),
+        label: code.into(),
+        percent: Some(rust_decimal::Decimal::from(percent)),
+    };
+    let definition = serde_json::to_string(&QuestionnaireDoc {
+        questions: vec![Question {
+            code: "Q1".into(),
+            text: "Ông/bà hài lòng đến mức nào?".into(),
+            leaf_code: "2.2".into(),
+            options: vec![option("A", 100), option("B", 50), option("C", 0)],
+        }],
+    })
+    .unwrap();
+    let ids: Vec<i64> = units.iter().map(|(_, id)| *id).collect();
+    let q = tx
+        .create_questionnaire(p, group, "Phiếu doanh nghiệp", &definition, &ids)
+        .await
+        .unwrap();
+    tx.set_questionnaire_status(q, "draft", "open")
+        .await
+        .unwrap();
+    let answers = |marks: [&str; 3]| {
+        let mut map = std::collections::BTreeMap::new();
+        for (unit, mark) in ids.iter().zip(marks) {
+            map.insert(
+                *unit,
+                std::collections::BTreeMap::from([("Q1".to_owned(), mark.to_owned())]),
+            );
+        }
+        ResponseAnswers(map).encode()
+    };
+    let response = |key: &str, a: String| NewResponse {
+        channel: "import",
+        source_key: Some(key.into()),
+        paper_ref: None,
+        entry_no: 1,
+        answers: a,
+        submitted_at: now,
+    };
+    tx.add_survey_responses(
+        q,
+        &[
+            response("r1", answers(["A", "A", "B"])),
+            response("r2", answers(["A", "B", "C"])),
+        ],
+        serde_json::json!({ "test": true }),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (p, units)
+}
+
+/// (code, index, rank, band) of every ranked row on a ranking page.
+fn ranking_rows(body: &str, codes: &[&str]) -> Vec<(String, String, String, String)> {
+    codes
+        .iter()
+        .map(|code| {
+            (
+                (*code).to_owned(),
+                cell(body, &format!("index-{code}")),
+                cell(body, &format!("rank-{code}")),
+                cell(body, &format!("band-{code}")),
+            )
+        })
+        .collect()
+}
+
+web_test!(
+    a_hand_computed_province_with_survey_rounds_and_thresholds,
+    |app: TestApp| async move {
+        let (period, units) = survey_province(&app).await;
+        let codes: Vec<&str> = units.iter().map(|(c, _)| *c).collect();
+        let mut secretariat = app.login_as("thuky").await;
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Tốt ≥ 90,00"), "the period's thresholds");
+        for (code, index, rank, band) in SURVEY_EXPECTED {
+            assert_eq!(cell(&r.body, &format!("index-{code}")), index, "{code}");
+            assert_eq!(cell(&r.body, &format!("rank-{code}")), rank, "{code}");
+            assert_eq!(cell(&r.body, &format!("band-{code}")), band, "{code}");
+        }
+        let provisional = ranking_rows(&r.body, &codes);
+        let csv = secretariat
+            .get(&format!("/periods/{period}/results.csv"))
+            .await
+            .body;
+        for line in [
+            "SO,STP,Sở Tư pháp,7.5,2,0,0,9.5,10,95.00,1,Tốt,0",
+            "SO,SNV,Sở Nội vụ,7.2,1.5,0,0,8.7,10,87.00,2,Khá,0",
+            "SO,STC,Sở Tài chính,5.25,0.5,0,0,5.75,8,71.88,3,Trung bình,0",
+        ] {
+            assert!(csv.contains(line), "{line} in {csv}");
+        }
+        // STP's 1.2: self 2, round 1 gave 1, round 2 gave 1,5, which counts.
+        let stp = units[0].1;
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stp}/scorecard"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(cell(&r.body, "self-1.2"), "2,00");
+        assert_eq!(cell(&r.body, "round1-1.2"), "1,00");
+        assert_eq!(cell(&r.body, "round2-1.2"), "1,50");
+        assert_eq!(cell(&r.body, "final-1.2"), "1,50");
+        assert_eq!(cell(&r.body, "final-2.2"), "2,00", "the survey leaf");
+        let stc = units[2].1;
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stc}/scorecard"))
+            .await;
+        assert_eq!(cell(&r.body, "self-1.2"), "KAD");
+        assert_eq!(cell(&r.body, "final-2.1"), "1,25");
+        assert_eq!(cell(&r.body, "final-2.2"), "0,50");
+        let provisional_json: serde_json::Value = serde_json::from_str(
+            &secretariat
+                .get(&format!("/periods/{period}/results.json"))
+                .await
+                .body,
+        )
+        .unwrap();
+
+        // Published: the official ranking is the provisional one, figure for figure.
+        publish(&app, period, &units).await;
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert!(r.body.contains("Chính thức"), "official now: {}", r.body);
+        assert_eq!(ranking_rows(&r.body, &codes), provisional);
+        let published_json: serde_json::Value = serde_json::from_str(
+            &secretariat
+                .get(&format!("/periods/{period}/results.json"))
+                .await
+                .body,
+        )
+        .unwrap();
+        assert_eq!(published_json["period"]["official"], true);
+        assert_eq!(published_json["groups"], provisional_json["groups"]);
+        // And the published scorecard keeps the rounds.
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{stp}/scorecard"))
+            .await;
+        assert_eq!(cell(&r.body, "round1-1.2"), "1,00");
+        assert_eq!(cell(&r.body, "final-1.2"), "1,50");
         app
     }
 );
