@@ -130,6 +130,11 @@ pub fn openapi_document() -> Value {
         "schema": { "type": "integer", "format": "int64" }
     });
     let decimal = json!({ "type": "string", "description": "Số thập phân chính xác, dấu chấm thập phân", "example": "61.5" });
+    // Apart from the document: one macro call this deep exceeds json!'s recursion limit.
+    let criteria = json!({ "type": "array", "description": "Lĩnh vực và tiêu chí (không gồm chỉ số thành phần), theo thứ tự của bộ chỉ số", "items": { "type": "object", "properties": {
+        "code": { "type": "string" }, "achieved": decimal.clone(), "applicable_max": decimal.clone(),
+        "sub_index": { "type": "string", "nullable": true, "description": "Điểm đạt ÷ điểm tối đa áp dụng × 100, 2 chữ số thập phân" }
+    } } });
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -220,8 +225,9 @@ pub fn openapi_document() -> Value {
                 "band": { "type": "string", "nullable": true, "enum": ["good", "fair", "average", "weak", null] },
                 "rank_change": { "type": "integer", "nullable": true, "description": "Hạng năm trước − hạng năm nay" },
                 "domains": { "type": "array", "items": { "type": "object", "properties": {
-                    "code": { "type": "string" }, "achieved": decimal.clone(), "applicable_max": decimal
-                } } }
+                    "code": { "type": "string" }, "achieved": decimal.clone(), "applicable_max": decimal.clone()
+                } } },
+                "criteria": criteria
             } }
         } }
     })

@@ -349,7 +349,13 @@ web_test!(
         // The heat map: domain 1 of SNV is 4 / 4 (1.2 not applicable) = 100,00 %.
         let r = secretariat.get(&format!("/periods/{period}/matrix")).await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.body.contains("heat-10\">100,00<"), "{}", r.body);
+        assert_eq!(cell(&r.body, "heat-SNV-0"), "100,00");
+        assert!(
+            r.body
+                .contains("class=\"num heat-10\" data-testid=\"heat-SNV-0\""),
+            "{}",
+            r.body
+        );
         let r = secretariat
             .get(&format!("/periods/{period}/matrix?q=krong&group=HUYEN"))
             .await;
@@ -451,7 +457,7 @@ web_test!(
     excel_and_pdf_exports_say_what_the_page_says,
     |app: TestApp| async move {
         let (period, units) = province(&app).await;
-        let secretariat = app.login_as("thuky").await;
+        let mut secretariat = app.login_as("thuky").await;
         let (status, xlsx) = download(
             &app,
             &secretariat,
@@ -459,6 +465,7 @@ web_test!(
         )
         .await;
         assert_eq!(status, StatusCode::OK);
+        let xlsx_bytes = xlsx.clone();
         let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx)).unwrap();
         let sheet = book.worksheet_range("Xếp hạng SO").unwrap();
         let row_of = |code: &str| {
@@ -482,11 +489,66 @@ web_test!(
             .unwrap();
         assert_eq!(krong[9], calamine::Data::Float(53.13));
         assert_eq!(krong[0], calamine::Data::Float(2.0));
-        assert!(book.sheet_names().iter().any(|n| n == "Ma trận lĩnh vực"));
+        // The native chart is a chart part of the workbook (not a picture).
         assert!(
-            book.sheet_names().iter().any(|n| n == "H-KRONGPAC"),
-            "a detail sheet per unit"
+            xlsx_bytes
+                .windows(b"xl/charts/chart1.xml".len())
+                .any(|w| w == b"xl/charts/chart1.xml"),
+            "a native chart part"
         );
+        // The domain matrix holds the heat map's figures, as numbers.
+        let number = |text: &str| -> f64 { text.replace(',', ".").parse().unwrap() };
+        let heat = secretariat.get(&format!("/periods/{period}/matrix")).await;
+        let matrix = book.worksheet_range("Ma trận lĩnh vực").unwrap();
+        for code in ["STP", "SNV", "STC", "H-EAKAR", "H-KRONGPAC"] {
+            let row = matrix
+                .rows()
+                .find(|r| r.first().is_some_and(|c| c == code))
+                .unwrap_or_else(|| panic!("{code} in the matrix"))
+                .to_vec();
+            for domain in 0..2 {
+                assert_eq!(
+                    row[2 + domain],
+                    calamine::Data::Float(number(&cell(
+                        &heat.body,
+                        &format!("heat-{code}-{domain}")
+                    ))),
+                    "{code}, domain {domain}"
+                );
+            }
+            assert_eq!(
+                row[4],
+                calamine::Data::Float(number(&cell(&heat.body, &format!("heat-index-{code}")))),
+                "{code}'s index"
+            );
+        }
+        // A unit's detail sheet holds its scorecard page's figures.
+        let krong_id = units.iter().find(|(c, _)| *c == "H-KRONGPAC").unwrap().1;
+        let page = secretariat
+            .get(&format!("/periods/{period}/units/{krong_id}/scorecard"))
+            .await;
+        let detail = book.worksheet_range("H-KRONGPAC").unwrap();
+        let line = |label: &str| {
+            detail
+                .rows()
+                .find(|r| r.first().is_some_and(|c| c.to_string().starts_with(label)))
+                .unwrap_or_else(|| panic!("{label} on the detail sheet"))
+                .to_vec()
+        };
+        assert_eq!(
+            line("Chỉ số CCHC")[1],
+            calamine::Data::Float(number(&cell(&page.body, "unit-index")))
+        );
+        assert_eq!(line("Tổng điểm")[1], calamine::Data::Float(4.25));
+        assert_eq!(line("Điểm thưởng")[1], calamine::Data::Float(1.0));
+        for domain in ["1", "2"] {
+            let row = line(&format!("{domain}. "));
+            assert_eq!(
+                row[3],
+                calamine::Data::Float(number(&cell(&page.body, &format!("percent-{domain}")))),
+                "domain {domain}"
+            );
+        }
 
         let (status, pdf) = download(
             &app,
@@ -658,19 +720,18 @@ web_test!(
             .begin_write(AuditActor::system("test"))
             .await
             .unwrap();
-        let old = tx
-            .create_unit(&UnitDraft {
-                code: UnitCode::parse("STC-CU").unwrap(),
-                name_vi: UnitName::parse("Sở Tài chính (cũ)").unwrap(),
-                name_en: None,
-                group_id: app.seed.group_so,
-                parent_id: None,
-                valid_from: time::macros::date!(2021 - 01 - 01),
-                valid_to: None,
-                successor_id: Some(id("STC")),
-            })
-            .await
-            .unwrap();
+        // The old unit is linked to its successor only later, after a first computation.
+        let old_draft = UnitDraft {
+            code: UnitCode::parse("STC-CU").unwrap(),
+            name_vi: UnitName::parse("Sở Tài chính (cũ)").unwrap(),
+            name_en: None,
+            group_id: app.seed.group_so,
+            parent_id: None,
+            valid_from: time::macros::date!(2021 - 01 - 01),
+            valid_to: None,
+            successor_id: None,
+        };
+        let old = tx.create_unit(&old_draft).await.unwrap();
         let now = parindex_store::now_ms();
         let last = tx
             .create_period(
@@ -713,6 +774,26 @@ web_test!(
 
         let mut secretariat = app.login_as("thuky").await;
         let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert_eq!(cell(&r.body, "change-STC"), "", "no predecessor yet");
+        // The link is set on a unit that does not take part this year: the cached results
+        // must still be recomputed (the fingerprint covers every unit).
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.update_unit(
+            old.id,
+            old.version,
+            &UnitDraft {
+                successor_id: Some(id("STC")),
+                ..old_draft
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
         assert!(
             r.body.contains("Đánh giá Chỉ số CCHC năm 2025"),
             "compared with 2025"
@@ -725,6 +806,37 @@ web_test!(
         assert_eq!(cell(&r.body, "change-STC"), "▼1 (−15,00)");
         // A unit with no result last year (and no predecessor) shows no change.
         assert_eq!(cell(&r.body, "change-H-EAKAR"), "");
+
+        // Year over year on the scorecard: STC's 2025 line is its predecessor's result
+        // (80,00, 2nd), under the predecessor's name; SNV's is its own (75,00).
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{}/scorecard", id("STC")))
+            .await;
+        assert!(r.body.contains("data-testid=\"unit-years\""), "{}", r.body);
+        assert_eq!(cell(&r.body, &format!("year-index-{}", last.id)), "80,00");
+        let row = {
+            let start = r
+                .body
+                .find(&format!("data-testid=\"year-{}\"", last.id))
+                .unwrap();
+            &r.body[start..start + r.body[start..].find("</tr>").unwrap()]
+        };
+        assert!(
+            row.contains("Sở Tài chính (cũ)") && row.contains(">2<"),
+            "{row}"
+        );
+        let r = secretariat
+            .get(&format!("/periods/{period}/units/{}/scorecard", id("SNV")))
+            .await;
+        assert_eq!(cell(&r.body, &format!("year-index-{}", last.id)), "75,00");
+        // A unit with no earlier result has no year-over-year table.
+        let r = secretariat
+            .get(&format!(
+                "/periods/{period}/units/{}/scorecard",
+                id("H-EAKAR")
+            ))
+            .await;
+        assert!(!r.body.contains("data-testid=\"unit-years\""));
         app
     }
 );
