@@ -218,6 +218,14 @@ pub async fn run(command: IndexSetCommand) -> Result<ExitCode, String> {
                     if doc.illustrative {
                         println!("(bộ chỉ số MINH HỌA)");
                     }
+                    // Valid, but where a unit can be hurt: said, without failing.
+                    let warnings = set.warnings();
+                    if !warnings.is_empty() {
+                        println!("Cảnh báo ({}):", warnings.len());
+                        for w in &warnings {
+                            println!("- {w}");
+                        }
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(report) => {

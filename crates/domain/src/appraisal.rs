@@ -149,7 +149,7 @@ pub enum Refusal {
     AssignmentsClosed(Stage),
     #[error("Không thể mở lại phần tự đánh giá: kỳ đánh giá đã sang giai đoạn {}. Việc chấm điểm của đơn vị đã khóa.", .0.label_vi())]
     SelfAssessmentClosed(Stage),
-    #[error("Tổng điểm {kind} {total} vượt mức trần {cap} của kỳ đánh giá.")]
+    #[error("Tổng {kind} {total} vượt mức trần {cap} của kỳ đánh giá.")]
     OverCap {
         kind: &'static str,
         total: String,
@@ -492,6 +492,58 @@ pub fn check_within_cap(
         });
     }
     Ok(())
+}
+
+/// One set of a period as its caps need it: (unit group, the set's cap of the kind, the
+/// set's scale).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCap {
+    pub group: String,
+    pub cap: Points,
+    pub scale: Points,
+}
+
+/// A period's cap of one kind (`kind_vi`: "điểm thưởng" or "điểm trừ"): the value entered,
+/// or, left blank, the cap of its sets (one source: the number the scorecard caps with is
+/// the number entry is checked against). Blank with sets that disagree is refused, as is a
+/// cap above a set's scale. The message is Vietnamese and says what to enter.
+pub fn period_cap(
+    kind_vi: &str,
+    entered: Option<Points>,
+    sets: &[SetCap],
+) -> Result<Points, String> {
+    let cap = match entered {
+        Some(cap) => cap,
+        None => {
+            let Some(first) = sets.first() else {
+                return Ok(Points::ZERO);
+            };
+            if sets.iter().any(|s| s.cap != first.cap) {
+                let caps: Vec<String> = sets
+                    .iter()
+                    .map(|s| format!("{}: {}", s.group, s.cap.display_vi()))
+                    .collect();
+                return Err(format!(
+                    "Các bộ chỉ số của kỳ có mức trần {kind_vi} khác nhau ({}): hãy nhập mức trần {kind_vi} của kỳ đánh giá.",
+                    caps.join("; ")
+                ));
+            }
+            first.cap
+        }
+    };
+    if cap.is_negative() {
+        return Err(format!("Mức trần {kind_vi} không được âm."));
+    }
+    if let Some(s) = sets.iter().find(|s| cap > s.scale) {
+        return Err(format!(
+            "Mức trần {kind_vi} {} vượt thang điểm {} của bộ chỉ số nhóm {}: hãy nhập một số từ 0 đến {}.",
+            cap.display_vi(),
+            s.scale.display_vi(),
+            s.group,
+            s.scale.display_vi()
+        ));
+    }
+    Ok(cap)
 }
 
 /// Every value a leaf took, by source. The one that counts: a correction, else the latest

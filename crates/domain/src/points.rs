@@ -119,6 +119,16 @@ pub fn percent_display_vi(percent: Decimal) -> String {
     format!("{}%", Points(percent).display_vi())
 }
 
+/// part ÷ whole as a whole percentage, rounded half-up (6 of 7 is 86 %, not the truncated
+/// 85 %); 0 when there is nothing to count. For progress figures ("86% (6/7)").
+pub fn whole_percent(part: usize, whole: usize) -> u32 {
+    if whole == 0 {
+        return 0;
+    }
+    let (part, whole) = (part as u128, whole as u128);
+    u32::try_from((part * 200 + whole) / (whole * 2)).unwrap_or(u32::MAX)
+}
+
 /// The most decimals an explanation shows to keep a percentage on the right side of a
 /// threshold (79,9999% against 80%); closer than that, it says "< 80%" instead.
 const MAX_THRESHOLD_DECIMALS: u32 = 6;

@@ -82,17 +82,47 @@ pub struct Scorecard {
     pub adjusted: Adjusted,
 }
 
+/// The caps of the bonus and of the penalty a total is adjusted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub bonus: Points,
+    pub penalty: Points,
+}
+
+impl Caps {
+    /// The set's own caps (its document's `bonus_cap` and `penalty_cap`).
+    pub fn of_set(set: &IndexSet) -> Caps {
+        Caps {
+            bonus: set.doc().bonus_cap,
+            penalty: set.doc().penalty_cap,
+        }
+    }
+}
+
 impl Scorecard {
-    /// Sums `scores` (leaf code → score; a missing leaf is not yet scored) for a unit of
-    /// `group`, and applies `adjustments` (adjustment code → points given).
-    ///
-    /// Refuses a code that is not a leaf or adjustment of the set, and points outside the
-    /// item's [0, max]. Scores of leaves that do not apply to `group` are ignored.
+    /// [`Scorecard::compute_capped`] with the set's own caps (a self-assessment, where no
+    /// bonus or penalty is given).
     pub fn compute(
         set: &IndexSet,
         group: &str,
         scores: &BTreeMap<String, LeafScore>,
         adjustments: &BTreeMap<String, Points>,
+    ) -> Result<Scorecard, InvalidInput> {
+        Self::compute_capped(set, group, scores, adjustments, Caps::of_set(set))
+    }
+
+    /// Sums `scores` (leaf code → score; a missing leaf is not yet scored) for a unit of
+    /// `group`, and applies `adjustments` (adjustment code → points given) under `caps`:
+    /// those of the period, the same numbers an item was checked against when given.
+    ///
+    /// Refuses a code that is not a leaf or adjustment of the set, and points outside the
+    /// item's [0, max]. Scores of leaves that do not apply to `group` are ignored.
+    pub fn compute_capped(
+        set: &IndexSet,
+        group: &str,
+        scores: &BTreeMap<String, LeafScore>,
+        adjustments: &BTreeMap<String, Points>,
+        caps: Caps,
     ) -> Result<Scorecard, InvalidInput> {
         for (code, score) in scores {
             let Some(node) = set.node(code).filter(|n| n.is_leaf()) else {
@@ -176,13 +206,12 @@ impl Scorecard {
 
         let mut overall = appraised;
         overall.add(&survey);
-        let doc = set.doc();
         let adjusted = apply_adjustments(
             overall.achieved,
             &bonuses,
             &penalties,
-            doc.bonus_cap,
-            doc.penalty_cap,
+            caps.bonus,
+            caps.penalty,
         );
         Ok(Scorecard {
             group: group.to_owned(),

@@ -146,6 +146,15 @@ fn ratio() -> impl Strategy<Value = (Decimal, Decimal)> {
 fn input_for(rule: &RuleSpec, max: Points) -> BoxedStrategy<LeafInput> {
     match rule {
         RuleSpec::Binary => any::<bool>().prop_map(LeafInput::YesNo).boxed(),
+        // A ratio of things counted (hồ sơ) takes whole numbers, as a count does.
+        RuleSpec::TieredPercent { counted, .. } if !counted.is_empty() => {
+            (0i64..=1_000_000_000, 0i64..=1_000_000_000)
+                .prop_map(|(x, y)| LeafInput::Ratio {
+                    numerator: Decimal::from(x.min(y)),
+                    denominator: Decimal::from(x.max(y)),
+                })
+                .boxed()
+        }
         RuleSpec::TieredPercent { .. }
         | RuleSpec::Proportional { .. }
         | RuleSpec::ProportionalFloor { .. } => ratio()

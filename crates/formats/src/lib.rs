@@ -7,6 +7,7 @@
 //! collected as data (see [`unit_import::RowProblem`]) so a user can fix them all at once.
 
 pub mod charts;
+pub mod csv_export;
 pub mod external_import;
 pub mod index_set_xlsx;
 pub mod index_set_yaml;
@@ -21,6 +22,7 @@ use std::fmt;
 
 use parindex_domain::IndexSetDoc;
 
+pub use csv_export::{CsvCell, CsvWriter};
 pub use index_set_xlsx::{parse_index_set_xlsx, write_index_set_xlsx};
 pub use index_set_yaml::{MAX_INDEX_SET_BYTES, parse_index_set_yaml, write_index_set_yaml};
 pub use rule_text::{parse_rule_text, rule_text};

@@ -1328,6 +1328,37 @@ impl WriteTx {
         Ok(())
     }
 
+    /// The unit's bonus and penalty items as this transaction sees them, after taking the
+    /// unit's place in the period for the rest of the transaction: a cap checked against
+    /// these holds when several items are added at once, because the next writer for the
+    /// unit waits until this one commits and then reads what it wrote. PostgreSQL locks the
+    /// `period_units` row (`FOR UPDATE`); SQLite's `BEGIN IMMEDIATE` already holds the one
+    /// write lock, so the read inside the transaction is enough.
+    pub async fn lock_adjustments(
+        &mut self,
+        period_id: i64,
+        unit_id: i64,
+    ) -> Result<Vec<Adjustment>, StoreError> {
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::query(
+                "SELECT unit_id FROM period_units WHERE period_id = $1 AND unit_id = $2 FOR UPDATE",
+            )
+            .bind(period_id)
+            .bind(unit_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ADJUSTMENT_SELECT} WHERE period_id = $1 AND unit_id = $2 ORDER BY id"
+        )))
+        .bind(period_id)
+        .bind(unit_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        collect(&rows, adjustment_from_row)
+    }
+
     /// Gives a unit a bonus or penalty item.
     pub async fn add_adjustment(
         &mut self,

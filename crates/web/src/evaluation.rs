@@ -427,8 +427,19 @@ impl UnitEvaluation {
                     .map(|item| (code, points.min(item.max)))
             })
             .collect();
-        Scorecard::compute(&self.set.set, &self.unit.group_code, &scores, &adjustments)
-            .map_err(|e| WebError::Internal(format!("scorecard: {e}")))
+        // The period's caps: the numbers each item was checked against when it was given.
+        let caps = parindex_domain::scorecard::Caps {
+            bonus: Points::from_millipoints(self.period.bonus_cap_milli),
+            penalty: Points::from_millipoints(self.period.penalty_cap_milli),
+        };
+        Scorecard::compute_capped(
+            &self.set.set,
+            &self.unit.group_code,
+            &scores,
+            &adjustments,
+            caps,
+        )
+        .map_err(|e| WebError::Internal(format!("scorecard: {e}")))
     }
 
     /// The unit's own scorecard (self-assessment only).

@@ -27,6 +27,15 @@ use crate::evaluation::{UnitEvaluation, stage_of};
 /// What a publication keeps of a unit's result (`published_results.result_json`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct ResultSnapshot {
+    /// The unit as it was named when the result was taken (code, name, group): a published
+    /// result shows these, so renaming a unit later does not change what was published.
+    /// Empty in a snapshot taken before the names were kept (the current names are shown).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit_code: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group_code: String,
     pub self_total_milli: i64,
     pub appraised_milli: i64,
     pub survey_milli: i64,
@@ -50,13 +59,16 @@ pub struct ResultSnapshot {
     pub nodes: Vec<NodeSnapshot>,
 }
 
-/// A leaf's mark as kept in a snapshot: points, or not applicable (KAD).
+/// A leaf's mark as kept in a snapshot: points, or not applicable (không áp dụng).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Mark {
     Points(i64),
     NotApplicable,
 }
+
+/// How a leaf that does not apply to the unit reads on a scorecard.
+pub const NOT_APPLICABLE_VI: &str = "Không áp dụng";
 
 impl Mark {
     fn of(score: &LeafScore) -> Mark {
@@ -65,11 +77,12 @@ impl Mark {
             .map_or(Mark::NotApplicable, |p| Mark::Points(millis(p)))
     }
 
-    /// "3,50", or "KAD" (không áp dụng).
+    /// "3,50", or "Không áp dụng" (spelled out: an abbreviation is not explained anywhere
+    /// a reader of the scorecard looks).
     pub fn display_vi(self) -> String {
         match self {
             Mark::Points(m) => Points::from_millipoints(m).display_vi(),
-            Mark::NotApplicable => "KAD".to_owned(),
+            Mark::NotApplicable => NOT_APPLICABLE_VI.to_owned(),
         }
     }
 }
@@ -99,6 +112,12 @@ impl NodeSnapshot {
     /// The sub-index: achieved ÷ applicable max × 100, exact.
     pub fn percent(&self) -> Option<Decimal> {
         exact_percent(self.achieved_milli, self.applicable_max_milli)
+    }
+
+    /// A leaf the unit applies but that was declared not applicable: it leaves the applicable
+    /// maximum (0 here) and reads "Không áp dụng" beside its own maximum.
+    pub fn not_applicable(&self) -> bool {
+        self.leaf && self.applicable_max_milli == 0
     }
 
     /// A criterion not met: a leaf scored below its applicable maximum.
@@ -136,6 +155,15 @@ pub fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot,
     Ok(snap)
 }
 
+/// The level of criteria (tiêu chí); domains are level 1, sub-criteria level 3.
+pub const CRITERION_LEVEL: usize = 2;
+
+/// The nodes the open data list as criteria: the domains and criteria, whether they have
+/// sub-criteria or are scored directly, and any deeper node with children.
+pub fn is_open_data_criterion(node: &parindex_domain::index_set::Node) -> bool {
+    !node.is_leaf() || node.level <= CRITERION_LEVEL
+}
+
 /// The nodes of a unit's scorecard that apply to it, in tree order; with `leaves`, the leaves
 /// too, with every mark they took.
 pub fn node_figures(ev: &UnitEvaluation, card: &Scorecard, leaves: bool) -> Vec<NodeSnapshot> {
@@ -146,7 +174,9 @@ pub fn node_figures(ev: &UnitEvaluation, card: &Scorecard, leaves: bool) -> Vec<
     for (i, node) in ev.set.set.nodes().iter().enumerate() {
         let tally = card.nodes.get(i).copied().unwrap_or_default();
         let leaf = node.is_leaf();
-        if (leaf && !leaves)
+        // Without the leaves, a criterion scored directly (a leaf at criterion level) is kept:
+        // it is a criterion of the open data like any parent.
+        if (leaf && !leaves && node.level > CRITERION_LEVEL)
             || (tally.applicable_max.is_zero() && !applicable.contains(node.code.as_str()))
         {
             continue;
@@ -193,6 +223,9 @@ fn totals(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebEr
         .percent_display_vi()
     };
     Ok(ResultSnapshot {
+        unit_code: ev.unit.unit_code.clone(),
+        unit_name: ev.unit.unit_name.clone(),
+        group_code: ev.unit.group_code.clone(),
         self_total_milli: millis(self_card.overall.achieved),
         appraised_milli: millis(card.appraised.achieved),
         survey_milli: millis(card.survey.achieved),
@@ -263,6 +296,8 @@ pub struct GroupResults {
     pub domains: Vec<(String, String)>,
     pub set_title: String,
     pub set_illustrative: bool,
+    /// Codes of the set's nodes the open data list as criteria ([`is_open_data_criterion`]).
+    pub criteria: std::collections::BTreeSet<String>,
     /// Ranked: best first, unranked at the end.
     pub units: Vec<UnitResult>,
 }
@@ -392,9 +427,7 @@ impl PeriodResults {
                 computed.insert(ev.unit.unit_id, totals(&ev, &card)?);
             }
         }
-        let mut units = state.store.period_units(period.id).await?;
-        // Name order within equal ranks, so a table reads naturally.
-        units.sort_by_cached_key(|u| parindex_domain::text::fold_for_search(&u.unit_name));
+        let units = state.store.period_units(period.id).await?;
         let mut lines = Vec::with_capacity(units.len());
         for unit in units {
             let (official, snap) = match (latest.get(&unit.unit_id), computed.remove(&unit.unit_id))
@@ -404,12 +437,20 @@ impl PeriodResults {
                 // A published period lists only what was published.
                 _ => continue,
             };
+            // A published result keeps the names it was published under.
+            let kept = |taken: &str, now: String| {
+                if official && !taken.is_empty() {
+                    taken.to_owned()
+                } else {
+                    now
+                }
+            };
             lines.push(UnitResult {
                 index: snap.exact_index(),
                 unit_id: unit.unit_id,
-                unit_code: unit.unit_code,
-                unit_name: unit.unit_name,
-                group_code: unit.group_code,
+                unit_code: kept(&snap.unit_code, unit.unit_code),
+                unit_name: kept(&snap.unit_name, unit.unit_name),
+                group_code: kept(&snap.group_code, unit.group_code),
                 official,
                 snap,
                 rank: None,
@@ -420,6 +461,8 @@ impl PeriodResults {
                 last_year_index: None,
             });
         }
+        // Name order within equal ranks (the names shown), so a table reads naturally.
+        lines.sort_by_cached_key(|l| parindex_domain::text::fold_for_search(&l.unit_name));
         let thresholds = BandThresholds::from_millis(
             period.band_good_milli,
             period.band_fair_milli,
@@ -452,6 +495,13 @@ impl PeriodResults {
                         .collect(),
                     set_title: set.title.clone(),
                     set_illustrative: set.illustrative,
+                    criteria: set
+                        .set
+                        .nodes()
+                        .iter()
+                        .filter(|n| is_open_data_criterion(n))
+                        .map(|n| n.code.clone())
+                        .collect(),
                     units: Vec::new(),
                 });
             }

@@ -385,6 +385,28 @@ impl IndexSet {
         self.leaves.iter().map(|&i| &self.nodes[i])
     }
 
+    /// What is valid but can hurt a unit, for `index-set validate` and the publication page:
+    /// a formula dividing by a variable with no guard (a unit entering 0 gets no score).
+    /// Warnings do not stop publication; they say what to change.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for leaf in self.leaves() {
+            let Some(Ok(formula)) = leaf.rule.as_ref().and_then(|r| r.parse_formula()) else {
+                continue;
+            };
+            for var in formula.unguarded_divisors() {
+                out.push(Problem {
+                    code: Some(leaf.code.clone()),
+                    message: format!(
+                        "công thức «{}» chia cho «{var}» mà không xét trường hợp {var} = 0: đơn vị nhập {var} = 0 sẽ không tính được điểm; hãy viết ví dụ if({var} > 0, …, điểm khi {var} = 0) hoặc chia cho max({var}, 1)",
+                        formula.source()
+                    ),
+                });
+            }
+        }
+        out
+    }
+
     /// Position in [`IndexSet::nodes`] of the node with `code`.
     pub fn index_of(&self, code: &str) -> Option<usize> {
         self.by_code.get(code).copied()

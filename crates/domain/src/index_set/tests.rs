@@ -528,3 +528,36 @@ fn a_code_mapping_pairs_a_renumbered_node() {
     assert_eq!(compare_codes("2", "10"), std::cmp::Ordering::Less);
     assert_eq!(compare_codes("1", "1.1"), std::cmp::Ordering::Less);
 }
+
+#[test]
+fn index_set_checks_warn_about_unguarded_division_and_fractional_counts() {
+    // The sample's 2.4 is `min(1, a / b) * 1`: b = 0 gives no score.
+    let set = sample();
+    let warnings: Vec<String> = set.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "Mã 2.4: công thức «min(1, a / b) * 1» chia cho «b» mà không xét trường hợp b = 0"
+        ),
+        "{warnings:?}"
+    );
+    // Guarded, no warning: by an `if` on the divisor, or by `max` with a positive number.
+    for guarded in [
+        "if(b > 0, min(1, a / b), 1)",
+        "min(1, a / max(b, 1))",
+        "min(1, a / 4 + b / 4)",
+    ] {
+        let mut json = sample_json();
+        json["nodes"][1]["children"][3]["rule"]["expression"] = guarded.into();
+        let doc: IndexSetDoc = serde_json::from_value(json).unwrap();
+        let set = IndexSet::from_doc(&doc, None).unwrap();
+        assert!(set.warnings().is_empty(), "{guarded}: {:?}", set.warnings());
+    }
+    // A count of tasks in a ratio is a whole number on entry (as a count of violations is).
+    let tasks = set.node("1.1.2").unwrap().rule.as_ref().unwrap();
+    let fractional = crate::rules::LeafInput::Ratio {
+        numerator: "9.5".parse().unwrap(),
+        denominator: "10".parse().unwrap(),
+    };
+    assert!(tasks.check_input(p("1"), false, &fractional).is_err());
+}

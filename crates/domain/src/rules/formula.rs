@@ -140,6 +140,17 @@ impl Formula {
         })
     }
 
+    /// The variables the formula divides by without a guard: a divisor that can be 0 when
+    /// the unit enters 0 (`a / b`), outside an `if` whose condition tests one of the
+    /// divisor's variables (`if(b > 0, a / b, 1)`), and not kept away from 0 by `max` with a
+    /// positive number (`a / max(b, 1)`). With such a formula a unit that truthfully enters
+    /// b = 0 gets no score at all, so validation warns about it.
+    pub fn unguarded_divisors(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.expr.unguarded_divisors(&BTreeSet::new(), &mut out);
+        out
+    }
+
     /// The expression with values substituted, for explanations: `min(1, a / b) * 1` with
     /// a = 30 and b = 40 reads "min(1; 30 ÷ 40) × 1". Numbers use a decimal comma, so
     /// arguments are separated by "; "; a variable without a value is shown by its name.
@@ -267,6 +278,103 @@ impl Extremum {
 }
 
 impl Expr {
+    /// Every variable the expression mentions.
+    fn variables(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Expr::Number(_) => {}
+            Expr::Variable(name) => {
+                out.insert(name.clone());
+            }
+            Expr::Group(inner) | Expr::Neg(inner) => inner.variables(out),
+            Expr::Chain { first, rest } => {
+                first.variables(out);
+                for (_, e) in rest {
+                    e.variables(out);
+                }
+            }
+            Expr::Compare { lhs, rhs, .. } => {
+                lhs.variables(out);
+                rhs.variables(out);
+            }
+            Expr::Extremum { first, rest, .. } => {
+                first.variables(out);
+                for e in rest {
+                    e.variables(out);
+                }
+            }
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                condition.variables(out);
+                then.variables(out);
+                otherwise.variables(out);
+            }
+        }
+    }
+
+    /// A divisor that can never be 0: a non-zero number, or `max(…)` with a positive number
+    /// among its arguments.
+    fn never_zero(&self) -> bool {
+        match self {
+            Expr::Number(n) => !n.is_zero(),
+            Expr::Group(inner) | Expr::Neg(inner) => inner.never_zero(),
+            Expr::Extremum {
+                kind: Extremum::Max,
+                first,
+                rest,
+            } => std::iter::once(first.as_ref())
+                .chain(rest.iter())
+                .any(|e| matches!(e, Expr::Number(n) if n.is_sign_positive() && !n.is_zero())),
+            _ => false,
+        }
+    }
+
+    /// Collects into `out` the variables of divisors not guarded (see
+    /// [`Formula::unguarded_divisors`]); `guarded` holds the variables tested by the
+    /// conditions of the enclosing `if`s.
+    fn unguarded_divisors(&self, guarded: &BTreeSet<String>, out: &mut BTreeSet<String>) {
+        match self {
+            Expr::Number(_) | Expr::Variable(_) => {}
+            Expr::Group(inner) | Expr::Neg(inner) => inner.unguarded_divisors(guarded, out),
+            Expr::Chain { first, rest } => {
+                first.unguarded_divisors(guarded, out);
+                for (op, operand) in rest {
+                    operand.unguarded_divisors(guarded, out);
+                    if *op == BinOp::Div && !operand.never_zero() {
+                        let mut used = BTreeSet::new();
+                        operand.variables(&mut used);
+                        if used.is_disjoint(guarded) {
+                            out.extend(used);
+                        }
+                    }
+                }
+            }
+            Expr::Compare { lhs, rhs, .. } => {
+                lhs.unguarded_divisors(guarded, out);
+                rhs.unguarded_divisors(guarded, out);
+            }
+            Expr::Extremum { first, rest, .. } => {
+                first.unguarded_divisors(guarded, out);
+                for e in rest {
+                    e.unguarded_divisors(guarded, out);
+                }
+            }
+            Expr::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                condition.unguarded_divisors(guarded, out);
+                let mut inner = guarded.clone();
+                condition.variables(&mut inner);
+                then.unguarded_divisors(&inner, out);
+                otherwise.unguarded_divisors(&inner, out);
+            }
+        }
+    }
+
     fn eval(&self, vars: &BTreeMap<String, Decimal>) -> Result<Decimal, FormulaError> {
         match self {
             Expr::Number(value) => Ok(*value),
@@ -1000,6 +1108,28 @@ mod tests {
             FormulaError::DivisionByZero.to_string(),
             "Công thức chia cho 0 (mẫu số bằng 0)"
         );
+    }
+
+    #[test]
+    fn unguarded_divisions_are_found() {
+        let names = |source: &str| -> Vec<String> {
+            Formula::parse(source, &["a", "b", "c"])
+                .unwrap()
+                .unguarded_divisors()
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(names("min(1, a / b) * 1"), ["b"]);
+        assert_eq!(names("a / (b + c)"), ["b", "c"]);
+        assert_eq!(names("a / b + a / c"), ["b", "c"]);
+        assert!(names("if(b > 0, a / b, 1)").is_empty());
+        assert!(names("if(b <= 0, 1, a / b)").is_empty());
+        assert!(names("a / max(b, 1)").is_empty());
+        assert!(names("a / 4").is_empty());
+        // Guarded for b, not for c.
+        assert_eq!(names("if(b > 0, a / b / c, 1)"), ["c"]);
+        assert_eq!(names("if(b > 0, a / c, 1)"), ["c"]);
+        assert_eq!(names("a / max(b, 0)"), ["b"]);
     }
 
     #[test]

@@ -111,6 +111,23 @@ impl RuleSpec {
             ) => {
                 check_fact("numerator", "Tử số", *numerator)?;
                 check_fact("denominator", "Mẫu số", *denominator)?;
+                // Tasks, dossiers, documents are counted like violations: whole numbers.
+                if let Some(counted) = counted_things(self) {
+                    for (field, what, value) in [
+                        ("numerator", "Tử số", *numerator),
+                        ("denominator", "Mẫu số", *denominator),
+                    ] {
+                        if !value.fract().is_zero() {
+                            return Err(InvalidInput::new(
+                                field,
+                                format!(
+                                    "{what} là số {counted} nên phải là số nguyên (ví dụ 18), không có phần thập phân (đang là {})",
+                                    number_vi(value)
+                                ),
+                            ));
+                        }
+                    }
+                }
                 if numerator > denominator {
                     return Err(InvalidInput::new(
                         "numerator",
@@ -217,6 +234,21 @@ fn check_fact(field: &'static str, what: &str, value: Decimal) -> Result<(), Inv
         ));
     }
     Ok(())
+}
+
+/// The things a ratio rule counts when its facts are counts (nhiệm vụ, hồ sơ, văn bản):
+/// they are whole numbers, as the count of a `count_tiered` or `deduction` rule is. A ratio
+/// of amounts of money (counted in đồng: "triệu đồng") may have decimals, as may a ratio
+/// that does not say what it counts.
+fn counted_things(rule: &RuleSpec) -> Option<&str> {
+    let counted = match rule {
+        RuleSpec::TieredPercent { counted, .. }
+        | RuleSpec::Proportional { counted, .. }
+        | RuleSpec::ProportionalFloor { counted, .. } => counted.trim(),
+        _ => return None,
+    };
+    let amount = counted.to_lowercase().ends_with("đồng") || counted.contains('%');
+    (!counted.is_empty() && !amount).then_some(counted)
 }
 
 /// A fact or parameter as typed, exact, with a decimal comma ("18", "2,5").

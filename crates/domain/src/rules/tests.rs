@@ -466,3 +466,45 @@ fn rule_problems() {
         ["Biến «b» được khai báo nhưng không dùng trong công thức"]
     );
 }
+
+#[test]
+fn counts_of_tasks_are_whole_numbers_like_counts_of_violations() {
+    // Tasks (nhiệm vụ): 18 of 20 is a count; 18,5 of 20 is not.
+    let tasks = tiered(ZeroOfZero::Full);
+    assert!(tasks.check_input(p("2"), false, &ratio("18", "20")).is_ok());
+    let err = tasks
+        .check_input(p("2"), false, &ratio("18.5", "20"))
+        .unwrap_err();
+    assert_eq!(err.field, "numerator");
+    assert_eq!(
+        err.message,
+        "Tử số là số nhiệm vụ nên phải là số nguyên (ví dụ 18), không có phần thập phân (đang là 18,5)"
+    );
+    let err = tasks
+        .check_input(p("2"), false, &ratio("18", "20.25"))
+        .unwrap_err();
+    assert_eq!(err.field, "denominator");
+    // Amounts of money may have decimals (1,5 of 2 triệu đồng), as may a ratio that does not
+    // say what it counts.
+    let money = RuleSpec::Proportional {
+        counted: "triệu đồng".into(),
+        zero_of_zero: ZeroOfZero::Full,
+    };
+    assert!(money.check_input(p("2"), false, &ratio("1.5", "2")).is_ok());
+    let plain = RuleSpec::Proportional {
+        counted: String::new(),
+        zero_of_zero: ZeroOfZero::Full,
+    };
+    assert!(plain.check_input(p("2"), false, &ratio("1.5", "2")).is_ok());
+    // Violations are counted in whole numbers by the very type of their input.
+    let violations = RuleSpec::Deduction {
+        counted: "báo cáo chậm".into(),
+        start: p("1"),
+        per_violation: p("0.25"),
+    };
+    assert!(
+        violations
+            .check_input(p("1"), false, &LeafInput::Count(2))
+            .is_ok()
+    );
+}

@@ -69,7 +69,7 @@ pub struct ReportRow {
     pub level: u8,
     /// Formatted: "2,50".
     pub max: String,
-    /// Formatted; "" when not scored, "KAD" when declared not applicable.
+    /// Formatted; "" when not scored, "Không áp dụng" when declared not applicable.
     pub self_score: String,
     /// "Tự đánh giá", "Điều tra XHH", "Sở Tư pháp"…
     pub source: String,
@@ -78,7 +78,7 @@ pub struct ReportRow {
     /// The maximum as a number, for the workbook.
     pub max_value: Decimal,
     /// The self score as a number; `None` when not scored or not applicable (the workbook
-    /// then shows `self_score` as text, e.g. "KAD").
+    /// then shows `self_score` as text, e.g. "Không áp dụng").
     pub self_value: Option<Decimal>,
 }
 

@@ -321,8 +321,14 @@ pub fn write_results_xlsx(report: &ResultsReport) -> Result<Vec<u8>, FormatError
             sheet.set_column_width(0, 40.0).map_err(failed)?;
             sheet.set_column_width(1, 14.0).map_err(failed)?;
             sheet.set_column_width(2, 14.0).map_err(failed)?;
+            // The rank is a number (Excel sorts and compares it); "—" for a unit without
+            // one stays text.
+            let rank = r.rank.parse::<u32>().ok().map(Decimal::from);
+            let rank_text = rank.is_none().then(|| r.rank.clone());
+            let tied = r.tied.then(|| "Có".to_owned());
             let lines = [
-                ("Hạng trong nhóm", None, Some(r.rank.clone())),
+                ("Hạng trong nhóm", rank, rank_text),
+                ("Đồng hạng", None, tied),
                 ("Điểm thẩm định", Some(r.appraised), None),
                 ("Điểm điều tra XHH", Some(r.survey), None),
                 ("Điểm thưởng", Some(r.bonus), None),
@@ -337,7 +343,11 @@ pub fn write_results_xlsx(report: &ResultsReport) -> Result<Vec<u8>, FormatError
                 sheet
                     .write_string_with_format(row, 0, *label, &bold)
                     .map_err(failed)?;
-                if let Some(v) = value {
+                if i == 0
+                    && let Some(v) = value
+                {
+                    sheet.write_number(row, 1, num(*v)).map_err(failed)?;
+                } else if let Some(v) = value {
                     sheet
                         .write_number_with_format(row, 1, num(*v), &points)
                         .map_err(failed)?;
@@ -399,7 +409,9 @@ pub fn write_results_pdf(report: &ResultsReport) -> Result<Vec<u8>, FormatError>
             "set_title": g.set_title,
             "illustrative": g.illustrative,
             "rows": g.rows.iter().map(|r| json!({
-                "rank": r.rank,
+                // A tied row says so beside its rank.
+                "rank": if r.tied { format!("{} (đồng hạng)", r.rank) } else { r.rank.clone() },
+                "tied": r.tied,
                 "unit_name": r.unit_name,
                 "appraised": f(r.appraised),
                 "survey": f(r.survey),
@@ -479,6 +491,7 @@ mod tests {
                 final_score: "4,75".into(),
                 lost: "1,25".into(),
                 not_met: false,
+                not_applicable: false,
             }],
             not_met: vec![("1.1".into(), "Ban hành kế hoạch".into(), "0,50".into())],
             detail_note: String::new(),
@@ -518,6 +531,8 @@ pub struct ScorecardLine {
     pub lost: String,
     /// A leaf below its maximum (a criterion not met): marked in the table.
     pub not_met: bool,
+    /// A leaf declared not applicable: its final score reads as such, not in bold.
+    pub not_applicable: bool,
 }
 
 /// A unit's scorecard, formatted for print.
@@ -567,6 +582,7 @@ pub fn write_unit_scorecard_pdf(report: &UnitScorecardReport) -> Result<Vec<u8>,
             "final_score": l.final_score,
             "lost": l.lost,
             "not_met": l.not_met,
+            "not_applicable": l.not_applicable,
         })).collect::<Vec<_>>(),
         "not_met": report.not_met.iter().map(|(c, t, l)| json!([c, t, l])).collect::<Vec<_>>(),
         "detail_note": report.detail_note,

@@ -6,7 +6,7 @@
 //! frozen on screen and repeated on every printed page. Scores are real numbers with the
 //! number format `0.00`, so each Excel shows them with its own decimal separator (a
 //! Vietnamese Excel: 61,50) and they can be summed; a leaf declared not applicable shows the
-//! text "KAD" instead. Pages print A4 landscape, fitted to the width, numbered "Trang x/y".
+//! text "Không áp dụng" instead. Pages print A4 landscape, fitted to the width, numbered "Trang x/y".
 
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{

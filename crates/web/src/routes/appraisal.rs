@@ -931,17 +931,21 @@ pub async fn add_adjustment(
         AdjustmentKind::Bonus => ev.period.bonus_cap_milli,
         AdjustmentKind::Penalty => ev.period.penalty_cap_milli,
     });
-    let existing: Vec<Points> = ev
-        .adjustments
+    // The cap is checked against the items as the write transaction sees them, after it
+    // took the unit's lock: ten items added at once are checked one after the other.
+    let mut tx = state.store.begin_write(user.audit_actor()).await?;
+    let existing: Vec<Points> = tx
+        .lock_adjustments(period_id, unit_id)
+        .await?
         .iter()
         .filter(|a| a.removed_at.is_none() && a.kind == kind)
         .map(|a| Points::from_millipoints(a.points_milli))
         .collect();
     if let Err(r) = check_within_cap(item.kind.label_vi(), &existing, points, cap) {
+        drop(tx);
         let (status, message) = refusal_error(r);
         return rerender(&state, &user, &ev, status, message).await;
     }
-    let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.add_adjustment(
         period_id,
         &NewAdjustment {

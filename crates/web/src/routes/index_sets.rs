@@ -346,6 +346,8 @@ struct ShowPage {
     level_counts: Vec<(String, usize)>,
     kinds: String,
     problems: Vec<String>,
+    /// Valid, but where a unit can be hurt (an unguarded division): shown before publication.
+    warnings: Vec<String>,
     domains: Vec<DomainBlock>,
     adjustments: Vec<(String, String, String, String, String)>,
     can_manage: bool,
@@ -419,8 +421,10 @@ async fn show_page(
 ) -> Result<ShowPage, WebError> {
     let set = state.store.get_index_set(id).await?;
     let doc = load_doc(&set)?;
+    let mut warnings = Vec::new();
     let (summary, level_counts, kinds, problems) = match validate(state, &doc).await? {
         Ok(valid) => {
+            warnings = valid.warnings().iter().map(|w| w.to_string()).collect();
             let s = valid.summary();
             let counts = s
                 .counts_per_level
@@ -456,6 +460,7 @@ async fn show_page(
         level_counts,
         kinds,
         problems,
+        warnings,
         can_manage: user.can(Action::ManageIndexSets),
         is_draft: set.status == SetStatus::Draft,
         other_sets: state

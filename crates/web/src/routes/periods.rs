@@ -150,7 +150,17 @@ pub async fn create(
         optional_date(&form.appraisal_open),
         optional_date(&form.appraisal_close),
     );
-    let caps = (milli(&form.bonus_cap, 0), milli(&form.penalty_cap, 0));
+    // A blank cap is the sets' cap (decided once the sets are known).
+    let entered_cap = |text: &str| -> Result<Option<Points>, ()> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Points::parse(text)
+            .filter(|p| !p.is_negative() && p.to_millipoints().is_some())
+            .map(Some)
+            .ok_or(())
+    };
+    let caps = (entered_cap(&form.bonus_cap), entered_cap(&form.penalty_cap));
     let bands = (
         milli(&form.band_good, 85_000),
         milli(&form.band_fair, 70_000),
@@ -173,12 +183,17 @@ pub async fn create(
     {
         return refuse(lang.t("periods.close_before_open").into()).await;
     }
-    let ((Some(bonus), Some(penalty)), (Some(good), Some(fair), Some(average))) = (caps, bands)
+    let ((Ok(bonus_entered), Ok(penalty_entered)), (Some(good), Some(fair), Some(average))) =
+        (caps, bands)
     else {
         return refuse(lang.t("periods.bad_points").into()).await;
     };
     if !(good >= fair && fair >= average) {
         return refuse(lang.t("periods.bad_bands").into()).await;
+    }
+    // An index is a percentage: a threshold above 100 would leave its band empty.
+    if good > 100_000 {
+        return refuse(lang.t("periods.band_over_100").into()).await;
     }
     let rounds = match form.appraisal_rounds.trim() {
         "" => Ok(parindex_domain::appraisal::Rounds::DEFAULT),
@@ -216,6 +231,38 @@ pub async fn create(
     if sets.is_empty() {
         return refuse(lang.t("periods.no_sets").into()).await;
     }
+    // The caps: as entered, or the sets' own; never above a set's scale.
+    let mut bonus_caps = Vec::new();
+    let mut penalty_caps = Vec::new();
+    for (group, set_id) in &sets {
+        let stored = published
+            .iter()
+            .find(|s| s.id == *set_id)
+            .ok_or(WebError::NotFound)?;
+        let doc: parindex_domain::IndexSetDoc = serde_json::from_str(&stored.definition)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        for (caps, cap) in [
+            (&mut bonus_caps, doc.bonus_cap),
+            (&mut penalty_caps, doc.penalty_cap),
+        ] {
+            caps.push(parindex_domain::appraisal::SetCap {
+                group: group.clone(),
+                cap,
+                scale: doc.scale,
+            });
+        }
+    }
+    let caps = (
+        parindex_domain::appraisal::period_cap("điểm thưởng", bonus_entered, &bonus_caps),
+        parindex_domain::appraisal::period_cap("điểm trừ", penalty_entered, &penalty_caps),
+    );
+    let (bonus, penalty) = match caps {
+        (Ok(b), Ok(p)) => match (b.to_millipoints(), p.to_millipoints()) {
+            (Some(b), Some(p)) => (b, p),
+            _ => return refuse(lang.t("periods.bad_points").into()).await,
+        },
+        (Err(message), _) | (_, Err(message)) => return refuse(message).await,
+    };
     // The units ticked on the form (`unit_<id>` fields); without any, every active unit of the
     // groups with a set. The form ticks every unit, so a ticked unit of a group left without a
     // set ("not evaluated") is left out and named in a notice; a ticked unit that is inactive
@@ -367,24 +414,33 @@ async fn show_page(
 ) -> Result<ShowPage, WebError> {
     let period = state.store.get_period(id).await?;
     let mut sets = Vec::new();
-    let mut self_leaves: std::collections::HashMap<String, usize> =
+    // Per group, the leaves its units assess themselves: self-assessed leaves that apply to
+    // the group (a leaf for districts only is not counted for a department).
+    let mut self_leaves: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
         std::collections::HashMap::new();
     for (g, set_id) in state.store.period_sets(id).await? {
         let set = state.store.get_index_set(set_id).await?;
         let doc: parindex_domain::IndexSetDoc =
             serde_json::from_str(&set.definition).map_err(|e| WebError::Internal(e.to_string()))?;
-        let count = parindex_domain::IndexSet::from_doc(&doc, None)
+        let leaves = parindex_domain::IndexSet::from_doc(&doc, None)
             .map(|s| {
-                s.leaves()
-                    .filter(|l| {
-                        l.rule.as_ref().is_some_and(|r| {
-                            matches!(r.source(), parindex_domain::rules::LeafSource::SelfAssessed)
-                        })
+                s.nodes()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, l)| {
+                        s.applies_to_group(*i, &g)
+                            && l.rule.as_ref().is_some_and(|r| {
+                                matches!(
+                                    r.source(),
+                                    parindex_domain::rules::LeafSource::SelfAssessed
+                                )
+                            })
                     })
-                    .count()
+                    .map(|(_, l)| l.code.clone())
+                    .collect()
             })
-            .unwrap_or(0);
-        self_leaves.insert(g.clone(), count);
+            .unwrap_or_default();
+        self_leaves.insert(g.clone(), leaves);
         sets.push((g, set));
     }
     let mut rows = Vec::new();
@@ -395,9 +451,15 @@ async fn show_page(
             continue;
         }
         let entries = state.store.leaf_entries(id, unit.unit_id).await?;
-        let total = self_leaves.get(&unit.group_code).copied().unwrap_or(0);
-        let scored = entries.len().min(total);
-        let percent = (scored * 100).checked_div(total).unwrap_or(0) as u32;
+        let leaves = self_leaves.get(&unit.group_code);
+        let total = leaves.map_or(0, |l| l.len());
+        // Only entries of leaves that count for the unit (not those of another group's
+        // leaves or of leaves others score).
+        let scored = entries
+            .iter()
+            .filter(|e| leaves.is_some_and(|l| l.contains(&e.leaf_code)))
+            .count();
+        let percent = parindex_domain::points::whole_percent(scored, total);
         let stage = if unit.submitted_at.is_some() {
             "periods.stage_submitted"
         } else if scored > 0 {

@@ -393,42 +393,53 @@ fn published_text(value: Decimal) -> String {
 }
 
 /// The open-data table: one line per unit, figures as exact decimals with a decimal point
-/// (machine-readable), names with their diacritics.
+/// (machine-readable) and unescaped, names with their diacritics and defused against formula
+/// injection (`parindex_formats::csv_export`). `dong_hang` is 1 where another unit of the
+/// group shares the rank.
 pub fn open_data_csv(r: &PeriodResults) -> String {
-    let mut out = String::from("\u{feff}");
-    out.push_str("nam,ky_danh_gia,nhom,ma_don_vi,ten_don_vi,diem_tham_dinh,diem_dieu_tra,diem_thuong,diem_tru,tong_diem,diem_toi_da_ap_dung,chi_so,xep_hang,xep_loai,chinh_thuc\r\n");
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
-    let exact = |m: i64| Points::from_millipoints(m).value().normalize().to_string();
+    use parindex_formats::{CsvCell, CsvWriter};
+    let mut csv = CsvWriter::new(&[
+        "nam",
+        "ky_danh_gia",
+        "nhom",
+        "ma_don_vi",
+        "ten_don_vi",
+        "diem_tham_dinh",
+        "diem_dieu_tra",
+        "diem_thuong",
+        "diem_tru",
+        "tong_diem",
+        "diem_toi_da_ap_dung",
+        "chi_so",
+        "xep_hang",
+        "dong_hang",
+        "xep_loai",
+        "chinh_thuc",
+    ]);
+    let exact = |m: i64| CsvCell::number(Points::from_millipoints(m).value().normalize());
     for g in &r.groups {
         for u in &g.units {
-            let line = [
-                r.period.year.to_string(),
-                field(&r.period.name),
-                field(&g.group_code),
-                field(&u.unit_code),
-                field(&u.unit_name),
+            csv.row(&[
+                CsvCell::number(r.period.year),
+                CsvCell::text(r.period.name.as_str()),
+                CsvCell::text(g.group_code.as_str()),
+                CsvCell::text(u.unit_code.as_str()),
+                CsvCell::text(u.unit_name.as_str()),
                 exact(u.snap.appraised_milli),
                 exact(u.snap.survey_milli),
                 exact(u.snap.bonus_milli),
                 exact(u.snap.penalty_milli),
                 exact(u.snap.total_milli),
                 exact(u.snap.applicable_max_milli),
-                u.index.map(published_text).unwrap_or_default(),
-                u.rank.map(|x| x.to_string()).unwrap_or_default(),
-                u.band.map(|b| b.label_vi()).unwrap_or_default().to_owned(),
-                if u.official { "1" } else { "0" }.to_owned(),
-            ];
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
+                CsvCell::optional_number(u.index.map(published_text)),
+                CsvCell::optional_number(u.rank),
+                CsvCell::number(u8::from(u.tied)),
+                CsvCell::text(u.band.map(|b| b.label_vi()).unwrap_or_default()),
+                CsvCell::number(u8::from(u.official)),
+            ]);
         }
     }
-    out
+    csv.finish()
 }
 
 /// The open-data document (also the API's results body).
@@ -472,8 +483,9 @@ pub fn open_data_json(r: &PeriodResults) -> serde_json::Value {
                     "achieved": exact(*a),
                     "applicable_max": exact(*m),
                 })).collect::<Vec<_>>(),
-                // Domains and criteria (not the leaves), with their sub-index.
-                "criteria": u.snap.nodes.iter().filter(|n| !n.leaf).map(|n| serde_json::json!({
+                // Domains and criteria (those with sub-criteria and those scored directly;
+                // not the sub-criteria), with their sub-index.
+                "criteria": u.snap.nodes.iter().filter(|n| g.criteria.contains(&n.code)).map(|n| serde_json::json!({
                     "code": n.code,
                     "achieved": exact(n.achieved_milli),
                     "applicable_max": exact(n.applicable_max_milli),
@@ -670,6 +682,9 @@ pub struct LeafLine {
     pub percent: String,
     /// Scored below its maximum.
     pub not_met: bool,
+    /// Declared not applicable: the scores read "Không áp dụng", the maximum is the leaf's
+    /// own, nothing is lost.
+    pub not_applicable: bool,
 }
 
 /// One earlier period of the unit, for the year-over-year table.
@@ -744,23 +759,37 @@ async fn load_scorecard(
         .iter()
         .filter_map(|n| {
             let node = set.set.node(&n.code)?;
+            let not_applicable = n.not_applicable();
             Some(LeafLine {
                 code: n.code.clone(),
                 title: node.title.clone(),
                 level: node.level,
                 is_leaf: n.leaf,
-                max: pts(n.applicable_max_milli),
+                max: if not_applicable {
+                    node.max.display_vi()
+                } else {
+                    pts(n.applicable_max_milli)
+                },
                 self_score: mark_text(n.self_mark),
                 rounds: round_numbers
                     .iter()
                     .map(|r| mark_text(n.rounds.get(usize::from(*r) - 1).copied().flatten()))
                     .collect(),
-                final_score: pts(n.achieved_milli),
-                lost: pts(n.lost_milli()),
+                final_score: if not_applicable {
+                    crate::results::NOT_APPLICABLE_VI.to_owned()
+                } else {
+                    pts(n.achieved_milli)
+                },
+                lost: if not_applicable {
+                    "—".to_owned()
+                } else {
+                    pts(n.lost_milli())
+                },
                 percent: n
                     .percent()
                     .map_or_else(|| "—".to_owned(), |p| Points::new(p).display_vi()),
                 not_met: n.not_met(),
+                not_applicable,
             })
         })
         .collect();
@@ -894,6 +923,7 @@ pub async fn unit_scorecard_pdf(
                 final_score: l.final_score.clone(),
                 lost: l.lost.clone(),
                 not_met: l.not_met,
+                not_applicable: l.not_applicable,
             })
             .collect(),
     };

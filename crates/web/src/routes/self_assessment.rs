@@ -1034,7 +1034,7 @@ fn report_of(
         };
         let (self_score, self_value) = if node.is_leaf() {
             match entry {
-                Some(e) if e.not_applicable => ("KAD".to_owned(), None),
+                Some(e) if e.not_applicable => ("Không áp dụng".to_owned(), None),
                 Some(e) => match e.score_milli.map(Points::from_millipoints) {
                     Some(p) => (p.display_vi(), Some(p.value())),
                     None => (String::new(), None),

@@ -316,20 +316,6 @@ fn qr_svg(url: &str) -> String {
     }
 }
 
-/// A CSV field: quoted when needed, and a leading formula character defused for Excel.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Links (ManageSurvey).
 
@@ -528,16 +514,17 @@ pub async fn generate(
     let urls: Vec<String> = tokens.iter().map(|t| format!("{base}/s/{t}")).collect();
     let unit_text = unit_label(unit.as_ref());
     if csv {
-        let mut out = String::from("\u{feff}link,unit,batch\r\n");
+        use parindex_formats::{CsvCell, CsvWriter};
+        let mut table = CsvWriter::new(&["link", "unit", "batch"]);
         let unit_cell = unit.as_ref().map(|u| u.code.as_str()).unwrap_or("");
         for url in &urls {
-            out.push_str(&format!(
-                "{},{},{}\r\n",
-                csv_field(url),
-                csv_field(unit_cell),
-                csv_field(&batch)
-            ));
+            table.row(&[
+                CsvCell::text(url.as_str()),
+                CsvCell::text(unit_cell),
+                CsvCell::text(batch.as_str()),
+            ]);
         }
+        let out = table.finish();
         let slug: String = batch
             .chars()
             .map(|c| {
@@ -1205,12 +1192,5 @@ mod tests {
         assert_eq!(base32(&[0xff; 5]), "77777777");
         assert_eq!(base32(b"f"), "my");
         assert_eq!(base32(b"foobar"), "mzxw6ytboi");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("plain"), "plain");
     }
 }

@@ -368,14 +368,14 @@ web_test!(
             .await;
         assert!(
             r.body.contains(
-                "HUYEN,H-KRONGPAC,Huyện Krông Pắc,3.5,0,1,0.25,4.25,8,53.13,2,Trung bình,0"
+                "HUYEN,H-KRONGPAC,Huyện Krông Pắc,3.5,0,1,0.25,4.25,8,53.13,2,0,Trung bình,0"
             ),
             "{}",
             r.body
         );
         assert!(
             r.body
-                .contains("SO,STP,Sở Tư pháp,9,0,0.5,0,9.5,10,95.00,1,Tốt,0"),
+                .contains("SO,STP,Sở Tư pháp,9,0,0.5,0,9.5,10,95.00,1,1,Tốt,0"),
             "{}",
             r.body
         );
@@ -1248,9 +1248,9 @@ web_test!(
             .await
             .body;
         for line in [
-            "SO,STP,Sở Tư pháp,7.5,2,0,0,9.5,10,95.00,1,Tốt,0",
-            "SO,SNV,Sở Nội vụ,7.2,1.5,0,0,8.7,10,87.00,2,Khá,0",
-            "SO,STC,Sở Tài chính,5.25,0.5,0,0,5.75,8,71.88,3,Trung bình,0",
+            "SO,STP,Sở Tư pháp,7.5,2,0,0,9.5,10,95.00,1,0,Tốt,0",
+            "SO,SNV,Sở Nội vụ,7.2,1.5,0,0,8.7,10,87.00,2,0,Khá,0",
+            "SO,STC,Sở Tài chính,5.25,0.5,0,0,5.75,8,71.88,3,0,Trung bình,0",
         ] {
             assert!(csv.contains(line), "{line} in {csv}");
         }
@@ -1269,7 +1269,7 @@ web_test!(
         let r = secretariat
             .get(&format!("/periods/{period}/units/{stc}/scorecard"))
             .await;
-        assert_eq!(cell(&r.body, "self-1.2"), "KAD");
+        assert_eq!(cell(&r.body, "self-1.2"), "Không áp dụng");
         assert_eq!(cell(&r.body, "final-2.1"), "1,25");
         assert_eq!(cell(&r.body, "final-2.2"), "0,50");
         let provisional_json: serde_json::Value = serde_json::from_str(
