@@ -361,6 +361,31 @@ fn index_set_validate_reports_the_shipped_shapes_and_refuses_bad_files() {
 }
 
 #[test]
+fn index_set_checks_warn_about_unguarded_division_and_fractional_counts() {
+    let dir = temp_dir("warn");
+    // The shipped sets guard their divisions: valid, no warning.
+    let so = shipped("minh-hoa-2021-so.yaml");
+    let (code, out) = run(&dir, &["index-set", "validate", so.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("hợp lệ") && !out.contains("Cảnh báo"), "{out}");
+    // Without the guard a unit entering b = 0 gets no score: still valid, with a warning.
+    let text = std::fs::read_to_string(&so).unwrap();
+    let guarded = "\"if(b > 0, min(1, a / b), 1) * 1\"";
+    assert!(text.contains(guarded));
+    let unguarded = text.replacen(guarded, "\"min(1, a / b) * 1\"", 1);
+    let path = dir.join("chia-khong-kiem-tra.yaml");
+    std::fs::write(&path, unguarded).unwrap();
+    let (code, out) = run(&dir, &["index-set", "validate", path.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Cảnh báo (1):"), "{out}");
+    assert!(
+        out.contains("chia cho «b» mà không xét trường hợp b = 0"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn index_set_import_export_and_diff() {
     let dir = temp_dir("sets");
     let data = dir.join("data");

@@ -131,7 +131,7 @@ pub fn openapi_document() -> Value {
     });
     let decimal = json!({ "type": "string", "description": "Số thập phân chính xác, dấu chấm thập phân", "example": "61.5" });
     // Apart from the document: one macro call this deep exceeds json!'s recursion limit.
-    let criteria = json!({ "type": "array", "description": "Lĩnh vực và tiêu chí (không gồm chỉ số thành phần), theo thứ tự của bộ chỉ số", "items": { "type": "object", "properties": {
+    let criteria = json!({ "type": "array", "description": "Lĩnh vực và tiêu chí, cả tiêu chí chấm điểm trực tiếp (không có tiêu chí thành phần); không gồm tiêu chí thành phần; theo thứ tự của bộ chỉ số", "items": { "type": "object", "properties": {
         "code": { "type": "string" }, "achieved": decimal.clone(), "applicable_max": decimal.clone(),
         "sub_index": { "type": "string", "nullable": true, "description": "Điểm đạt ÷ điểm tối đa áp dụng × 100, 2 chữ số thập phân" }
     } } });

@@ -234,7 +234,7 @@ web_test!(
                             ("item", "T1"),
                             ("points", "0,18"),
                             ("reason", "Sáng kiến được công nhận"),
-                            ("csrf", &token),
+                            ("csrf", token.as_str()),
                         ],
                     )
                     .await
