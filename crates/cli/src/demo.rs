@@ -199,9 +199,9 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
         ),
         (
             "cungcap.stp",
-            "Đỗ Mai Anh (cung cấp số liệu, demo)",
+            "Đỗ Mai Anh (cung cấp số liệu, Sở Tư pháp, demo)",
             Role::ExternalProvider,
-            None,
+            Some("STP"),
         ),
         (
             "khaosat",

@@ -149,6 +149,16 @@ pub enum Refusal {
     AssignmentsClosed(Stage),
     #[error("Không thể mở lại phần tự đánh giá: kỳ đánh giá đã sang giai đoạn {}. Việc chấm điểm của đơn vị đã khóa.", .0.label_vi())]
     SelfAssessmentClosed(Stage),
+    #[error(
+        "Chưa thể mở vòng thẩm định tiếp theo: còn {} đơn vị được đề nghị giải trình chưa nộp giải trình và chưa hết hạn giải trình: {}. Hãy chờ các đơn vị này nộp hoặc hết hạn, hoặc ghi lý do để vẫn mở vòng tiếp theo.",
+        .0.len(),
+        .0.join(", ")
+    )]
+    ExplanationsPending(Vec<String>),
+    #[error(
+        "Bộ chỉ số có tiêu chí điều tra xã hội học nhưng kỳ đánh giá chưa có phiếu khảo sát nào được tính: chưa thể chuyển sang Hội đồng xem xét kết quả (điểm điều tra sẽ là 0). Hãy nhập dữ liệu khảo sát, hoặc xác nhận và ghi lý do."
+    )]
+    NoSurveyData,
     #[error("Tổng {kind} {total} vượt mức trần {cap} của kỳ đánh giá.")]
     OverCap {
         kind: &'static str,
@@ -310,6 +320,50 @@ pub fn transition(
         (Stage::CouncilReview, Transition::RecordDecision) => Ok(Stage::Approved),
         (Stage::Approved, Transition::Publish) => Ok(Stage::Published),
         (stage, _) => Err(Refusal::WrongStage(stage)),
+    }
+}
+
+/// A unit's situation in an open explanation round, for the guard of the next round.
+#[derive(Debug, Clone)]
+pub struct ExplanationReadiness {
+    /// Code and name, as the refusal lists it.
+    pub unit_label: String,
+    /// Whether the round flagged any of the unit's leaves.
+    pub flagged: bool,
+    /// Whether the unit submitted its explanations of this round.
+    pub submitted: bool,
+    /// The unit's deadline, with its extension; None: no deadline set.
+    pub due: Option<i64>,
+}
+
+/// The next round opens only when every flagged unit has answered or run out of time:
+/// opening it ends the explanation round, so a unit still within its (extended) deadline
+/// would silently lose the right to explain. A round with no deadline waits for every
+/// flagged unit's submission. The secretariat may override with a recorded reason.
+pub fn check_explanations_answered(
+    units: &[ExplanationReadiness],
+    now: i64,
+) -> Result<(), Refusal> {
+    let waiting: Vec<String> = units
+        .iter()
+        .filter(|u| u.flagged && !u.submitted && u.due.is_none_or(|due| now <= due))
+        .map(|u| u.unit_label.clone())
+        .collect();
+    if waiting.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::ExplanationsPending(waiting))
+    }
+}
+
+/// The council reviews scores that include the survey: a period whose sets have survey
+/// leaves does not go to the council with no counted response (every survey leaf would read
+/// 0), unless the secretariat confirms with a recorded reason.
+pub fn check_survey_data(has_survey_leaves: bool, counted_responses: u64) -> Result<(), Refusal> {
+    if has_survey_leaves && counted_responses == 0 {
+        Err(Refusal::NoSurveyData)
+    } else {
+        Ok(())
     }
 }
 

@@ -8,6 +8,9 @@ use crate::role::{Role, RoleGrant};
 pub struct Actor {
     pub user_id: i64,
     pub grant: RoleGrant,
+    /// Every unit that any of the person's grants is bound to (their own units, whatever the
+    /// role in use): an appraiser never appraises, nor reads the evidence of, one of these.
+    pub own_units: Vec<i64>,
 }
 
 /// Things a user can try to do. Object-level actions carry the unit they touch.
@@ -87,6 +90,17 @@ impl Actor {
         self.grant.role
     }
 
+    /// Whether `unit_id` is one of the person's own units, through the grant in use or any
+    /// other grant they hold (an officer of a unit who is also an appraiser elsewhere).
+    pub fn is_own_unit(&self, unit_id: i64) -> bool {
+        self.grant.unit_id == Some(unit_id) || self.own_units.contains(&unit_id)
+    }
+
+    /// An appraiser acting on one of their own units: a conflict of interest.
+    fn appraises_own_unit(&self, unit_id: i64) -> bool {
+        self.grant.role == Role::Appraiser && self.is_own_unit(unit_id)
+    }
+
     /// Decides whether this actor may take `action`.
     pub fn may(&self, action: Action) -> Access {
         let role = self.grant.role;
@@ -110,8 +124,9 @@ impl Actor {
                         return Access::NotFound;
                     }
                     true
-                } else if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
-                    // Their own agency's sheet is not theirs to read as an appraiser.
+                } else if self.appraises_own_unit(unit_id) {
+                    // Their own agency's sheet (by any of their grants) is not theirs to read
+                    // as an appraiser.
                     return Access::Forbidden;
                 } else {
                     // Appraisers (only on units assigned to them: the handler checks the
@@ -133,7 +148,7 @@ impl Actor {
                         return Access::NotFound;
                     }
                     true
-                } else if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
+                } else if self.appraises_own_unit(unit_id) {
                     return Access::Forbidden;
                 } else {
                     // Issue 4: the unit, the appraisers (assigned ones, checked by the handler),
@@ -146,8 +161,9 @@ impl Actor {
             }
             Action::ManageAppraisal => matches!(role, Role::SystemAdmin | Role::Secretariat),
             Action::AppraiseUnit { unit_id } => {
-                if role == Role::Appraiser && self.grant.unit_id == Some(unit_id) {
-                    // Their own unit: a conflict of interest, refused outright.
+                if self.appraises_own_unit(unit_id) {
+                    // Their own unit, by any of their grants: a conflict of interest, refused
+                    // outright.
                     return Access::Forbidden;
                 }
                 if role.is_unit_bound() && self.grant.unit_id != Some(unit_id) {
@@ -161,6 +177,9 @@ impl Actor {
                         return Access::NotFound;
                     }
                     true
+                } else if self.appraises_own_unit(unit_id) {
+                    // The appraisal page shows the unit's sheet and evidence.
+                    return Access::Forbidden;
                 } else {
                     let viewers = matches!(
                         role,
@@ -255,15 +274,108 @@ impl Actor {
     }
 }
 
+/// Whether the provider named on an external leaf (free text in the index set, such as
+/// "Sở Tài chính" or "Văn phòng UBND tỉnh (Hệ thống thông tin giải quyết TTHC)") is the agency
+/// a provider's grant names: its code, its name, or its name followed by a parenthesis (the
+/// agency's system). Case and spacing do not matter; diacritics do, since agencies'
+/// names differ by them.
+pub fn provider_is_agency(provider: &str, agency_code: &str, agency_name: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let provider = norm(provider);
+    let name = norm(agency_name);
+    if provider.is_empty() {
+        return false;
+    }
+    provider == norm(agency_code)
+        || (!name.is_empty()
+            && (provider == name
+                || provider
+                    .strip_prefix(&name)
+                    .is_some_and(|rest| rest.trim_start().starts_with('('))))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_provider_is_its_agency_by_code_or_name() {
+        use super::provider_is_agency;
+        assert!(provider_is_agency("Sở Tài chính", "STC", "Sở Tài chính"));
+        assert!(provider_is_agency(
+            "  sở  tài chính ",
+            "STC",
+            "Sở Tài chính"
+        ));
+        assert!(provider_is_agency("STC", "STC", "Sở Tài chính"));
+        assert!(provider_is_agency(
+            "Văn phòng UBND tỉnh (Hệ thống thông tin giải quyết TTHC)",
+            "VP",
+            "Văn phòng UBND tỉnh"
+        ));
+        assert!(!provider_is_agency("Sở Tài chính", "STP", "Sở Tư pháp"));
+        assert!(!provider_is_agency(
+            "Sở Tư pháp và Tài chính",
+            "STP",
+            "Sở Tư pháp"
+        ));
+        assert!(!provider_is_agency("", "STP", "Sở Tư pháp"));
+    }
+
     use super::*;
 
     fn actor(role: Role, unit_id: Option<i64>) -> Actor {
         Actor {
             user_id: 1,
             grant: RoleGrant { role, unit_id },
+            own_units: unit_id.into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn an_appraiser_never_acts_on_a_unit_any_of_their_grants_is_bound_to() {
+        // An officer of unit 7 who is also an appraiser from unit 3.
+        let appraiser = Actor {
+            user_id: 1,
+            grant: RoleGrant {
+                role: Role::Appraiser,
+                unit_id: Some(3),
+            },
+            own_units: vec![3, 7],
+        };
+        for unit_id in [3, 7] {
+            for action in [
+                Action::AppraiseUnit { unit_id },
+                Action::ViewEvidence { unit_id },
+                Action::ViewSelfAssessment { unit_id },
+                Action::ViewAppraisal { unit_id },
+            ] {
+                assert_eq!(appraiser.may(action), Access::Forbidden, "{action:?}");
+            }
+        }
+        assert_eq!(
+            appraiser.may(Action::AppraiseUnit { unit_id: 8 }),
+            Access::Allowed
+        );
+        assert_eq!(
+            appraiser.may(Action::ViewEvidence { unit_id: 8 }),
+            Access::Allowed
+        );
+        // The same person as the unit's officer still works on their own unit.
+        let officer = Actor {
+            grant: RoleGrant {
+                role: Role::UnitOfficer,
+                unit_id: Some(7),
+            },
+            ..appraiser
+        };
+        assert_eq!(
+            officer.may(Action::ViewEvidence { unit_id: 7 }),
+            Access::Allowed
+        );
     }
 
     #[test]

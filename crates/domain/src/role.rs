@@ -83,18 +83,21 @@ impl Role {
     }
 
     /// Roles that must name a unit when granted. An appraiser names the agency they come
-    /// from, which is how "an appraiser never appraises their own unit" is enforced later.
+    /// from, which is how "an appraiser never appraises their own unit" is enforced later;
+    /// an external data provider names its agency, and writes only the leaves whose provider
+    /// (in the index set) is that agency.
     pub fn requires_unit(self) -> bool {
-        matches!(self, Role::UnitOfficer | Role::UnitHead | Role::Appraiser)
+        matches!(
+            self,
+            Role::UnitOfficer | Role::UnitHead | Role::Appraiser | Role::ExternalProvider
+        )
     }
 
-    /// Roles whose grant may name a unit at all. Besides the roles that must name one, an
-    /// external data provider may record the agency it belongs to (an attribute shown in
-    /// user management; its values are keyed by the provider named on the leaf, not by this
-    /// unit). Every other role is province-wide: a unit on such a grant would be shown in the
-    /// header while granting nothing less than the whole province, so it is refused.
+    /// Roles whose grant may name a unit at all: the ones that must. Every other role is
+    /// province-wide: a unit on such a grant would be shown in the header while granting
+    /// nothing less than the whole province, so it is refused.
     pub fn may_name_unit(self) -> bool {
-        self.requires_unit() || self == Role::ExternalProvider
+        self.requires_unit()
     }
 }
 
@@ -190,8 +193,13 @@ mod tests {
 
     #[test]
     fn home_agency_roles_keep_their_unit() {
-        // Unit-bound roles and the appraiser must name a unit; the provider may.
-        for role in [Role::UnitOfficer, Role::UnitHead, Role::Appraiser] {
+        // Unit-bound roles, the appraiser and the provider must name a unit.
+        for role in [
+            Role::UnitOfficer,
+            Role::UnitHead,
+            Role::Appraiser,
+            Role::ExternalProvider,
+        ] {
             let with = RoleGrant {
                 role,
                 unit_id: Some(3),
@@ -202,13 +210,6 @@ mod tests {
                 unit_id: None,
             };
             assert!(without.validate().is_err());
-        }
-        for unit_id in [Some(3), None] {
-            let grant = RoleGrant {
-                role: Role::ExternalProvider,
-                unit_id,
-            };
-            assert!(grant.validate().is_ok());
         }
     }
 }

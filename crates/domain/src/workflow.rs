@@ -100,6 +100,71 @@ pub fn check_self_write(
     window.check_write(now).map_err(SelfWriteRefusal::Window)
 }
 
+/// Why a date typed by the secretariat is not plausible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateRefusal {
+    /// A decision signed after today.
+    DecisionInFuture { date: time::Date },
+    /// An extension that does not end after the deadline in force.
+    ExtensionNotAfterDeadline { deadline: i64 },
+    /// An extension of a round with no deadline that ends in the past.
+    ExtensionInPast,
+    /// An extension past the end of the year after the period's.
+    ExtensionBeyondYear { last_year: i32 },
+}
+
+impl DateRefusal {
+    /// The message for the user, with instants formatted by `when` (dd/mm/yyyy HH:MM).
+    pub fn message_vi(&self, when: impl Fn(i64) -> String) -> String {
+        match self {
+            DateRefusal::DecisionInFuture { date } => format!(
+                "Ngày ký quyết định ({}) không được sau ngày hôm nay: hãy nhập đúng ngày ký (dd/mm/yyyy).",
+                crate::text::format_date_vi(*date)
+            ),
+            DateRefusal::ExtensionNotAfterDeadline { deadline } => format!(
+                "Ngày gia hạn phải sau hạn hiện tại ({}). Muốn rút ngắn thì hãy bỏ gia hạn (để trống ngày) rồi gia hạn lại.",
+                when(*deadline)
+            ),
+            DateRefusal::ExtensionInPast => "Ngày gia hạn phải sau thời điểm hiện tại.".to_owned(),
+            DateRefusal::ExtensionBeyondYear { last_year } => format!(
+                "Ngày gia hạn quá xa: chỉ được gia hạn đến hết ngày 31/12/{last_year} (năm sau năm của kỳ đánh giá)."
+            ),
+        }
+    }
+}
+
+/// A decision (the People's Committee's approval) is dated today or earlier.
+pub fn check_decision_date(date: time::Date, today: time::Date) -> Result<(), DateRefusal> {
+    if date > today {
+        Err(DateRefusal::DecisionInFuture { date })
+    } else {
+        Ok(())
+    }
+}
+
+/// An extension (of a unit's self-assessment or explanation round) ends after the deadline in
+/// force (`current_deadline`, with any earlier extension; `None` when the round has none, then
+/// after `now`), on a day no later than 31/12 of the year after the period's.
+pub fn check_extension(
+    until_day: time::Date,
+    until_ms: i64,
+    current_deadline: Option<i64>,
+    now: i64,
+    period_year: i64,
+) -> Result<(), DateRefusal> {
+    let last_year = i32::try_from(period_year.saturating_add(1)).unwrap_or(i32::MAX);
+    if until_day.year() > last_year {
+        return Err(DateRefusal::ExtensionBeyondYear { last_year });
+    }
+    match current_deadline {
+        Some(deadline) if until_ms <= deadline => {
+            Err(DateRefusal::ExtensionNotAfterDeadline { deadline })
+        }
+        None if until_ms <= now => Err(DateRefusal::ExtensionInPast),
+        _ => Ok(()),
+    }
+}
+
 /// What one leaf contributes to the completeness check before submission.
 #[derive(Debug, Clone)]
 pub struct LeafStatus<'a> {
@@ -197,6 +262,40 @@ mod tests {
             submitted.check_write(160),
             Err(WriteRefusal::Submitted { at: 150 })
         );
+    }
+
+    #[test]
+    fn decisions_and_extensions_have_plausible_dates() {
+        let day = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap();
+        let today = day(2026, time::Month::December, 1);
+        assert!(check_decision_date(today, today).is_ok());
+        assert_eq!(
+            check_decision_date(day(2026, time::Month::December, 2), today),
+            Err(DateRefusal::DecisionInFuture {
+                date: day(2026, time::Month::December, 2)
+            })
+        );
+        let in_2027 = day(2027, time::Month::December, 31);
+        assert!(check_extension(in_2027, 2_000, Some(1_000), 0, 2026).is_ok());
+        assert_eq!(
+            check_extension(
+                day(2028, time::Month::January, 1),
+                3_000,
+                Some(1_000),
+                0,
+                2026
+            ),
+            Err(DateRefusal::ExtensionBeyondYear { last_year: 2027 })
+        );
+        assert_eq!(
+            check_extension(in_2027, 1_000, Some(1_000), 0, 2026),
+            Err(DateRefusal::ExtensionNotAfterDeadline { deadline: 1_000 })
+        );
+        assert_eq!(
+            check_extension(in_2027, 500, None, 600, 2026),
+            Err(DateRefusal::ExtensionInPast)
+        );
+        assert!(check_extension(in_2027, 700, None, 600, 2026).is_ok());
     }
 
     #[test]

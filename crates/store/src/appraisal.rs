@@ -372,10 +372,12 @@ impl Store {
         collect(&rows, assignment_from_row)
     }
 
-    /// The units an appraiser belongs to (the units of their appraiser grants).
-    pub async fn appraiser_home_units(&self, user_id: i64) -> Result<Vec<i64>, StoreError> {
+    /// The units a person belongs to: the units of every grant they hold, whatever the role
+    /// (an appraiser from one unit who is also an officer of another belongs to both, and is
+    /// assigned to neither).
+    pub async fn user_own_units(&self, user_id: i64) -> Result<Vec<i64>, StoreError> {
         let rows = sqlx::query(
-            "SELECT unit_id FROM user_roles WHERE user_id = $1 AND role = 'appraiser' AND unit_id IS NOT NULL",
+            "SELECT DISTINCT unit_id FROM user_roles WHERE user_id = $1 AND unit_id IS NOT NULL ORDER BY unit_id",
         )
         .bind(user_id)
         .fetch_all(self.pool())

@@ -60,6 +60,31 @@ pub struct NewEvidenceFile {
 }
 
 impl Store {
+    /// (content hash, unit) of every evidence file whose content is one of `hashes`: which
+    /// units' evidence a hash seen elsewhere (an audit record) would reveal.
+    pub async fn evidence_units_of_hashes(
+        &self,
+        hashes: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=hashes.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT sha256, unit_id FROM evidence_files WHERE sha256 IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for h in hashes {
+            query = query.bind(h);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     pub async fn evidence_file(&self, id: i64) -> Result<EvidenceFile, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.id = $1"

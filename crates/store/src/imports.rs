@@ -51,6 +51,30 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
+    /// The file name of the newest stash of `kind` with exactly `payload` kept for
+    /// `user_id`, if any: how an upload is bound to the user who made it (a survey file to
+    /// its uploader and questionnaire), so nobody starts work on content they never sent.
+    pub async fn stashed_by(
+        &self,
+        user_id: i64,
+        kind: &str,
+        payload: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT file_name FROM pending_imports WHERE user_id = $1 AND kind = $2 AND payload = $3 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(kind)
+        .bind(payload)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
     pub async fn drop_import(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM pending_imports WHERE id = $1")
             .bind(id)

@@ -305,6 +305,20 @@ impl Store {
         all(&rows, response_from_row)
     }
 
+    /// How many of a period's responses count towards its scores (`SurveyResponse::counts`:
+    /// submitted, not excluded, the first entry of a paper form).
+    pub async fn counted_survey_responses(&self, period_id: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM survey_responses r JOIN questionnaires q ON q.id = r.questionnaire_id \
+             WHERE q.period_id = $1 AND r.status = 'submitted' AND r.excluded_at IS NULL \
+             AND (r.channel <> 'paper' OR r.entry_no = 1)",
+        )
+        .bind(period_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The responses of one questionnaire, oldest first.
     pub async fn questionnaire_responses(
         &self,

@@ -272,6 +272,11 @@ pub fn date_vi(iso: &str) -> String {
 }
 
 /// The instant at the start of a Vietnamese calendar day (for date filters).
+/// Today's date in Vietnam.
+pub fn today_vi() -> time::Date {
+    time::OffsetDateTime::now_utc().to_offset(VIETNAM).date()
+}
+
 pub fn day_start_ms(date: time::Date) -> i64 {
     let t = date.midnight().assume_offset(VIETNAM);
     (t.unix_timestamp_nanos() / 1_000_000) as i64

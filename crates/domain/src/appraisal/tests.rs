@@ -403,3 +403,53 @@ fn each_explanation_round_has_its_own_deadline_and_units_may_be_extended() {
     );
     assert!(check_explanation_deadline_write(Stage::SelfAssessment, rounds).is_err());
 }
+
+#[test]
+fn the_next_round_waits_for_flagged_units_within_their_deadline() {
+    let unit = |label: &str, flagged, submitted, due| ExplanationReadiness {
+        unit_label: label.into(),
+        flagged,
+        submitted,
+        due,
+    };
+    let now = 1_000;
+    let units = [
+        // Waiting: flagged, not submitted, deadline ahead (or none at all).
+        unit("STP — Sở Tư pháp", true, false, Some(2_000)),
+        unit("STC — Sở Tài chính", true, false, None),
+        // Not waiting: answered, out of time, or never flagged.
+        unit("SNV — Sở Nội vụ", true, true, Some(2_000)),
+        unit("SXD — Sở Xây dựng", true, false, Some(999)),
+        unit("SYT — Sở Y tế", false, false, Some(2_000)),
+    ];
+    assert_eq!(
+        check_explanations_answered(&units, now),
+        Err(Refusal::ExplanationsPending(vec![
+            "STP — Sở Tư pháp".into(),
+            "STC — Sở Tài chính".into()
+        ]))
+    );
+    let message = check_explanations_answered(&units, now)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("Sở Tư pháp") && message.contains("ghi lý do"),
+        "{message}"
+    );
+    assert_eq!(check_explanations_answered(&units[2..], now), Ok(()));
+    // The deadline itself still counts as within it.
+    assert!(check_explanations_answered(&[unit("A", true, false, Some(now))], now).is_err());
+}
+
+#[test]
+fn the_council_needs_survey_data_when_the_sets_have_survey_leaves() {
+    assert_eq!(check_survey_data(true, 0), Err(Refusal::NoSurveyData));
+    assert!(
+        check_survey_data(true, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("điều tra xã hội học")
+    );
+    assert_eq!(check_survey_data(true, 1), Ok(()));
+    assert_eq!(check_survey_data(false, 0), Ok(()));
+}

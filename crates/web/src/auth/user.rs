@@ -26,6 +26,12 @@ impl CurrentUser {
         Ok(Actor {
             user_id: self.session.user.id,
             grant: grant.grant(),
+            own_units: self
+                .session
+                .grants
+                .iter()
+                .filter_map(|g| g.unit_id)
+                .collect(),
         })
     }
 

@@ -12,7 +12,8 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::appraisal::{Stage, check_external_write};
-use parindex_domain::{Action, Points};
+use parindex_domain::authz::provider_is_agency;
+use parindex_domain::{Action, Points, Role};
 use parindex_formats::external_import::{ExternalRow, MAX_EXTERNAL_BYTES, parse_external_import};
 use parindex_store::appraisal::{ExternalValue, ExternalWrite};
 use parindex_store::periods::{Period, PeriodUnit};
@@ -32,15 +33,52 @@ const IMPORT_KIND: &str = "external";
 /// Longest note kept.
 const MAX_NOTE_CHARS: usize = 2000;
 
-/// A period with what checking external values needs: its units and each group's set.
+/// The agency an external data provider's grant names: it writes only the leaves whose
+/// provider (in the index set) is this agency.
+struct Agency {
+    code: String,
+    name: String,
+}
+
+/// A period with what checking external values needs: its units, each group's set, and
+/// (for a provider) the agency whose leaves the user may write.
 struct Context {
     period: Period,
     stage: Stage,
     units: Vec<PeriodUnit>,
     sets: HashMap<String, Arc<LoadedSet>>,
+    /// None: every external leaf (the secretariat, the administrator).
+    agency: Option<Agency>,
 }
 
-async fn load_context(state: &AppState, period_id: i64) -> Result<Context, WebError> {
+/// The agency of a provider's grant; None for the roles that write every external leaf. A
+/// provider grant that names no unit (granted before agencies were required) names an agency
+/// that provides nothing, so it writes nothing.
+async fn agency_of(state: &AppState, user: &CurrentUser) -> Result<Option<Agency>, WebError> {
+    let actor = user.actor()?;
+    if actor.role() != Role::ExternalProvider {
+        return Ok(None);
+    }
+    Ok(Some(match actor.grant.unit_id {
+        Some(unit_id) => {
+            let unit = state.store.get_unit(unit_id).await?;
+            Agency {
+                code: unit.code,
+                name: unit.name_vi,
+            }
+        }
+        None => Agency {
+            code: String::new(),
+            name: String::new(),
+        },
+    }))
+}
+
+async fn load_context(
+    state: &AppState,
+    user: &CurrentUser,
+    period_id: i64,
+) -> Result<Context, WebError> {
     let period = state.store.get_period(period_id).await?;
     let (stage, _) = stage_of(&period)?;
     let units = state.store.period_units(period_id).await?;
@@ -53,10 +91,29 @@ async fn load_context(state: &AppState, period_id: i64) -> Result<Context, WebEr
         stage,
         units,
         sets,
+        agency: agency_of(state, user).await?,
     })
 }
 
 impl Context {
+    /// Why this user may not write a leaf that `provider` provides, if so.
+    fn agency_refusal(&self, leaf_code: &str, provider: &str) -> Option<String> {
+        let agency = self.agency.as_ref()?;
+        if provider_is_agency(provider, &agency.code, &agency.name) {
+            return None;
+        }
+        Some(if agency.name.is_empty() {
+            format!(
+                "Tài khoản cung cấp số liệu chưa gắn với cơ quan nào, nên không được nhập tiêu chí {leaf_code} (do {provider} cung cấp). Đề nghị quản trị hệ thống gắn vai trò với cơ quan của bạn."
+            )
+        } else {
+            format!(
+                "Tiêu chí {leaf_code} do {provider} cung cấp số liệu, không phải {}: bạn không được nhập giá trị này",
+                agency.name
+            )
+        })
+    }
+
     /// The writes are refused outside the stages that take external values.
     fn write_check(&self) -> Result<(), WebError> {
         check_external_write(self.stage).map_err(|r| WebError::ForbiddenBecause(r.to_string()))
@@ -142,7 +199,12 @@ fn check_value(
                     ));
                     None
                 }
-                Some(provider) => Some((node.max, provider.to_owned())),
+                Some(provider) => {
+                    if let Some(refusal) = ctx.agency_refusal(leaf_code, provider) {
+                        problems.push(refusal);
+                    }
+                    Some((node.max, provider.to_owned()))
+                }
             },
         },
     };
@@ -283,6 +345,8 @@ struct CellView {
     unit_id: i64,
     code: String,
     value: Option<ValueView>,
+    /// Whether this user may write the cell (a provider writes its agency's leaves only).
+    editable: bool,
 }
 
 /// A stored value with its provenance, as shown.
@@ -340,7 +404,7 @@ pub async fn matrix(
     Query(q): Query<OkQuery>,
 ) -> Result<Response, WebError> {
     user.require(Action::EnterExternalValues)?;
-    let ctx = load_context(&state, period_id).await?;
+    let ctx = load_context(&state, &user, period_id).await?;
     let values: HashMap<(i64, String), ExternalValue> = state
         .store
         .external_values(period_id, None)
@@ -363,10 +427,11 @@ pub async fn matrix(
                     name: u.unit_name.clone(),
                     cells: leaves
                         .iter()
-                        .map(|(code, ..)| CellView {
+                        .map(|(code, _, _, provider)| CellView {
                             unit_id: u.unit_id,
                             code: code.clone(),
                             value: values.get(&(u.unit_id, code.clone())).map(ValueView::of),
+                            editable: ctx.agency_refusal(code, provider).is_none(),
                         })
                         .collect(),
                 })
@@ -409,13 +474,23 @@ pub async fn save_direct(
     Form(form): Form<DirectForm>,
 ) -> Result<Response, WebError> {
     user.require(Action::EnterExternalValues)?;
-    let ctx = load_context(&state, period_id).await?;
+    let ctx = load_context(&state, &user, period_id).await?;
     ctx.write_check()?;
     let unit = ctx
         .units
         .iter()
         .find(|u| u.unit_id == unit_id)
         .ok_or(WebError::NotFound)?;
+    // Another agency's leaf is not this provider's to write: refused as such, not as bad input.
+    if let Some(refusal) = ctx
+        .sets
+        .get(&unit.group_code)
+        .and_then(|set| set.node(&code))
+        .and_then(external_provider)
+        .and_then(|provider| ctx.agency_refusal(&code, provider))
+    {
+        return Err(WebError::ForbiddenBecause(refusal));
+    }
     let write = check_value(
         &ctx,
         unit,
@@ -464,7 +539,7 @@ pub async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, WebError> {
     user.require(Action::EnterExternalValues)?;
-    let ctx = load_context(&state, period_id).await?;
+    let ctx = load_context(&state, &user, period_id).await?;
     ctx.write_check()?;
     let page = |file_name: String, error: Option<String>| PreviewPage {
         p: Page::for_user(&state, &user, "external.preview_title"),
@@ -614,7 +689,7 @@ pub async fn confirm(
     Path((period_id, token)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
     user.require(Action::EnterExternalValues)?;
-    let ctx = load_context(&state, period_id).await?;
+    let ctx = load_context(&state, &user, period_id).await?;
     ctx.write_check()?;
     let (file_name, payload) = state
         .store

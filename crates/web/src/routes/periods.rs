@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::text::parse_date_vi;
+use parindex_domain::workflow::check_extension;
 use parindex_domain::{Action, Points};
 use parindex_store::index_sets::{SetStatus, StoredIndexSet};
 use parindex_store::periods::{Period, PeriodSettings, PeriodUnit};
@@ -508,7 +509,7 @@ pub async fn extension(
 ) -> Result<Response, WebError> {
     user.require(Action::ManagePeriods)?;
     let lang = user.ctx.lang;
-    state.store.period_unit(id, unit_id).await?;
+    let unit = state.store.period_unit(id, unit_id).await?;
     let reason = form.reason.split_whitespace().collect::<Vec<_>>().join(" ");
     let until = if form.until.trim().is_empty() {
         None
@@ -540,6 +541,22 @@ pub async fn extension(
         )
         .await?;
         return super::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    if let (Some(until_ms), Some(day)) = (until, parse_date_vi(&form.until)) {
+        // After the unit's deadline in force: the period's close, or an extension given.
+        let period = state.store.get_period(id).await?;
+        let current = period.self_close_at.max(unit.extension_until.unwrap_or(0));
+        if let Err(r) = check_extension(
+            day,
+            until_ms,
+            Some(current),
+            parindex_store::now_ms(),
+            period.year,
+        ) {
+            let message = r.message_vi(crate::page::datetime_vi);
+            let page = show_page(&state, &user, id, None, "", Some(message)).await?;
+            return super::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.set_extension(id, unit_id, until, &reason).await?;

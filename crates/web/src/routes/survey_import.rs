@@ -24,6 +24,14 @@ use crate::survey_jobs::{AnswerColumn, FailureReport, ImportMapping};
 /// Rows shown in the preview.
 const PREVIEW_ROWS: usize = 5;
 
+/// The pending-import kind that binds an uploaded survey file to its uploader.
+const UPLOAD_KIND: &str = "survey_upload";
+
+/// What binds an upload to its questionnaire: `{questionnaire}:{sha256}`.
+fn upload_key(qid: i64, sha: &str) -> String {
+    format!("{qid}:{sha}")
+}
+
 async fn open_questionnaire(
     state: &AppState,
     user: &CurrentUser,
@@ -201,6 +209,17 @@ pub async fn upload(
         let message = user.ctx.lang.t("evidence.no_file").to_owned();
         return upload_page(&state, &user, q, Some(message)).await;
     };
+    // The stored file is bound to its uploader and this questionnaire: only they may start
+    // an import from it (a content hash read elsewhere opens nothing).
+    state
+        .store
+        .stash_import(
+            user.user_id(),
+            UPLOAD_KIND,
+            &file_name,
+            &upload_key(qid, &blob.sha256_hex),
+        )
+        .await?;
     let bytes = read_blob(&state, &blob.sha256_hex).await?;
     let parsed = tokio::task::spawn_blocking(move || {
         let sheet = parindex_formats::survey_import::open(&bytes)?;
@@ -326,15 +345,26 @@ pub async fn start(
     if !is_sha256(&sha) {
         return Err(WebError::NotFound);
     }
+    // Only a file this user uploaded for this questionnaire starts an import; any other
+    // stored content (another user's upload, an evidence file) is refused, with nothing saved.
+    let Some(uploaded_name) = state
+        .store
+        .stashed_by(user.user_id(), UPLOAD_KIND, &upload_key(qid, &sha))
+        .await?
+    else {
+        return Err(WebError::ForbiddenBecause(
+            user.ctx.lang.t("survey_import.not_your_upload").into(),
+        ));
+    };
     let units: Vec<i64> = state.store.questionnaire_units(qid).await?;
     let mut mapping = ImportMapping::default();
-    let mut file_name = String::from("tep-khao-sat");
+    // The name recorded at upload is kept; the form's copy is only informative.
+    let file_name = uploaded_name;
     for (key, value) in &fields {
         match key.as_str() {
             "respondent" => mapping.respondent = column(value)?,
             "date" => mapping.date = column(value)?,
             "width" => mapping.width = column(value)?,
-            "file_name" => file_name = safe_display_name(value),
             _ => {
                 let Some(rest) = key.strip_prefix("a:") else {
                     continue;

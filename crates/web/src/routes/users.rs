@@ -186,6 +186,40 @@ struct ShowPage {
     units: Vec<Unit>,
     error: Option<String>,
     is_self: bool,
+    /// Set when the person is an appraiser and also belongs to units through their grants:
+    /// which units they will never be assigned to, appraise, or read the evidence of.
+    conflict_warning: Option<String>,
+}
+
+/// The notice for a person who appraises and is also bound to units by their grants (an
+/// officer of one unit given an appraiser grant from another): the units they are kept
+/// away from as an appraiser.
+fn conflict_warning(grants: &[StoredGrant]) -> Option<String> {
+    if !grants.iter().any(|g| g.role == Role::Appraiser) {
+        return None;
+    }
+    let mut units: Vec<(i64, String)> = Vec::new();
+    for g in grants {
+        if let Some(unit_id) = g.unit_id
+            && !units.iter().any(|(id, _)| *id == unit_id)
+        {
+            units.push((unit_id, g.unit_name_vi.clone().unwrap_or_default()));
+        }
+    }
+    let bound_otherwise = grants
+        .iter()
+        .any(|g| g.role != Role::Appraiser && g.unit_id.is_some());
+    if units.len() < 2 && !bound_otherwise {
+        // Only the appraiser's home agency: the usual case, nothing to point out.
+        return None;
+    }
+    let names: Vec<String> = units.into_iter().map(|(_, name)| name).collect();
+    Some(format!(
+        "Lưu ý: người này là thành viên tổ thẩm định và có vai trò gắn với các đơn vị: {}. \
+         Khi dùng vai trò thẩm định, người này sẽ không được phân công, không được thẩm định \
+         và không được xem tài liệu kiểm chứng của các đơn vị đó.",
+        names.join(", ")
+    ))
 }
 
 async fn show_page(
@@ -196,9 +230,11 @@ async fn show_page(
     error: Option<String>,
 ) -> Result<ShowPage, WebError> {
     let target = state.store.get_user(id).await?;
+    let grants = state.store.user_grants(id).await?;
     Ok(ShowPage {
         p: Page::for_user(state, user, "users.show_title").with_notice(ok),
-        grants: state.store.user_grants(id).await?,
+        conflict_warning: conflict_warning(&grants),
+        grants,
         roles: role_options(user.ctx.lang),
         units: all_units(state).await?,
         error,
@@ -233,6 +269,12 @@ pub async fn grant_role(
 ) -> Result<Response, WebError> {
     user.require(Action::ManageUsers)?;
     state.store.get_user(id).await?;
+    // Nobody widens their own powers: another administrator grants an administrator's roles.
+    if id == user.user_id() {
+        return Err(WebError::ForbiddenBecause(
+            user.ctx.lang.t("users.cannot_grant_self").into(),
+        ));
+    }
     let result = match parse_grant(&form.role, &form.unit_id) {
         Ok(grant) => {
             let mut tx = state.store.begin_write(user.audit_actor()).await?;

@@ -13,11 +13,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
 use parindex_domain::appraisal::{
-    LeafProgress, PendingWhy, Refusal, Rounds, Stage, Transition, UnitReadiness, WorkStatus,
-    check_assignment, check_assignment_stage, check_correction_write,
-    check_explanation_deadline_write, transition,
+    ExplanationReadiness, LeafProgress, PendingWhy, Refusal, Rounds, Stage, Transition,
+    UnitReadiness, WorkStatus, check_assignment, check_assignment_stage, check_correction_write,
+    check_explanation_deadline_write, check_explanations_answered, check_survey_data,
+    explanation_due, transition,
 };
 use parindex_domain::text::{format_date_vi, parse_date_vi};
+use parindex_domain::workflow::{check_decision_date, check_extension};
 use parindex_domain::{Action, Points};
 use parindex_store::appraisal::{Assignment, NewNotification, PublishedResult, ResultToPublish};
 use parindex_store::evidence::UploadLimits;
@@ -474,10 +476,10 @@ pub async fn assign(
         }
     }
     errors.extend(unknown_codes);
-    // Conflict of interest: an appraiser never appraises their own unit.
+    // Conflict of interest: an appraiser never appraises their own unit, by any grant.
     let mut skipped: Vec<String> = Vec::new();
     for appraiser in &appraisers {
-        let home = state.store.appraiser_home_units(*appraiser).await?;
+        let home = state.store.user_own_units(*appraiser).await?;
         for unit_id in &units {
             let Some(unit) = period_units.iter().find(|u| u.unit_id == *unit_id) else {
                 continue;
@@ -567,6 +569,74 @@ pub struct StageForm {
     /// Closing a round that opens an explanation round: its deadline (dd/mm/yyyy), optional.
     #[serde(default)]
     explanation_due: String,
+    /// The secretariat's reason to move on although a guard that may be overridden refused
+    /// (units still within their explanation deadline, no survey data); recorded in the audit.
+    #[serde(default)]
+    override_reason: String,
+}
+
+/// A refusal the secretariat may override with a reason: what it says, the units it is
+/// about, and the form to confirm.
+#[derive(Template)]
+#[template(path = "workflow_override.html")]
+struct OverridePage {
+    p: Page,
+    period: Period,
+    heading: &'static str,
+    message: String,
+    /// (code, name, deadline) of the units concerned.
+    units: Vec<(String, String, String)>,
+    action: String,
+    explanation_due: String,
+    error: Option<String>,
+}
+
+/// The flagged units' situation in explanation round `k`, with each unit's (code, name,
+/// deadline) for the page.
+async fn explanation_readiness(
+    state: &AppState,
+    period: &Period,
+    units: &[PeriodUnit],
+    k: u8,
+) -> Result<(Vec<ExplanationReadiness>, Vec<(String, String, String)>), WebError> {
+    let flagged: BTreeSet<i64> = state
+        .store
+        .period_appraisals(period.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.round == i64::from(k) && a.needs_explanation)
+        .map(|a| a.unit_id)
+        .collect();
+    let round_due = state
+        .store
+        .explanation_deadlines(period.id)
+        .await?
+        .into_iter()
+        .find(|(r, _)| *r == i64::from(k))
+        .map(|(_, due)| due);
+    let extensions = state.store.explanation_extensions(period.id).await?;
+    let mut readiness = Vec::new();
+    let mut rows = Vec::new();
+    for u in units.iter().filter(|u| flagged.contains(&u.unit_id)) {
+        let extension = extensions
+            .iter()
+            .find(|e| e.unit_id == u.unit_id && e.round == i64::from(k))
+            .map(|e| e.until_at);
+        let due = explanation_due(k, period.explanation_due_at, round_due, extension);
+        let label = format!("{} — {}", u.unit_code, u.unit_name);
+        readiness.push(ExplanationReadiness {
+            unit_label: label,
+            flagged: true,
+            submitted: u.explanation_submitted_round >= i64::from(k),
+            due,
+        });
+        rows.push((
+            u.unit_code.clone(),
+            u.unit_name.clone(),
+            due.map(crate::page::datetime_vi).unwrap_or_default(),
+        ));
+    }
+    Ok((readiness, rows))
 }
 
 /// A date typed in a form as the end of that day, or a 422 with the reason.
@@ -667,6 +737,69 @@ pub async fn change_stage(
         }
         Err(other) => return Err(refusal_error(other)),
     };
+    // Guards the secretariat may override with a reason: opening the next round while a
+    // flagged unit may still explain, and the council stage with no survey data.
+    let now = parindex_store::now_ms();
+    let (guard, concerned, heading) = match (stage, to) {
+        (Stage::Explanation(k), Stage::Round(_)) => {
+            let (readiness, rows) = explanation_readiness(&state, &period, &units, k).await?;
+            let refusal = check_explanations_answered(&readiness, now).err();
+            // The page lists the units the refusal names.
+            let waiting: &[String] = match &refusal {
+                Some(Refusal::ExplanationsPending(labels)) => labels,
+                _ => &[],
+            };
+            let rows = readiness
+                .iter()
+                .zip(rows)
+                .filter(|(r, _)| waiting.contains(&r.unit_label))
+                .map(|(_, row)| row)
+                .collect();
+            (refusal, rows, "workflow.override_next_title")
+        }
+        (Stage::Round(_), Stage::CouncilReview) => {
+            let has_survey_leaves = evaluations.iter().any(|ev| {
+                ev.set.leaves().any(|leaf| {
+                    leaf.is_survey()
+                        && ev
+                            .set
+                            .index_of(&leaf.code)
+                            .is_some_and(|i| ev.set.applies_to_group(i, &ev.unit.group_code))
+                })
+            });
+            let counted = state.store.counted_survey_responses(id).await?;
+            (
+                check_survey_data(has_survey_leaves, u64::try_from(counted).unwrap_or(0)).err(),
+                Vec::new(),
+                "workflow.override_council_title",
+            )
+        }
+        _ => (None, Vec::new(), ""),
+    };
+    let mut override_record = None;
+    if let Some(refusal) = guard {
+        let reason = clean(&form.override_reason);
+        if reason.chars().count() < 5 {
+            let page = OverridePage {
+                p: Page::for_user(&state, &user, heading),
+                period,
+                heading,
+                message: refusal.to_string(),
+                units: concerned,
+                action: form.action.clone(),
+                explanation_due: form.explanation_due.clone(),
+                error: (!reason.is_empty()).then(|| lang.t("periods.reason_required").to_owned()),
+            };
+            return super::render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        override_record = Some(serde_json::json!({
+            "from": { "stage": stage.stored().0, "round": stage.stored().1 },
+            "to": { "stage": to.stored().0, "round": to.stored().1 },
+            "refusal": refusal.to_string(),
+            "units": concerned.iter().map(|(code, _, _)| code.clone()).collect::<Vec<_>>(),
+            "reason": reason,
+        }));
+    }
     // Who to tell that their unit has leaves to explain (read before the write transaction).
     let mut notices: Vec<(i64, usize, Vec<i64>)> = Vec::new();
     if let (Stage::Round(k), Stage::Explanation(_)) = (stage, to) {
@@ -699,6 +832,11 @@ pub async fn change_stage(
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.set_period_stage(id, stage.stored(), to.stored()).await?;
+    if let Some(record) = override_record {
+        // The reason the guard was overridden, in the same transaction as the stage change.
+        tx.audit("period.stage_override", "period", id, None, Some(record))
+            .await?;
+    }
     if let (Stage::Explanation(k), Some(due)) = (to, due) {
         tx.set_explanation_deadline(id, i64::from(k), due).await?;
     }
@@ -787,6 +925,19 @@ pub async fn explanation_extension(
         return Err(WebError::BadRequest(
             lang.t("periods.reason_required").into(),
         ));
+    }
+    if let (Some(until_ms), Some(day)) = (until, parse_date_vi(&form.until)) {
+        // After the unit's deadline in force (the round's, or an extension already given).
+        let current =
+            super::appraisal::explanation_due_for(&state.store, &period, unit_id, round).await?;
+        check_extension(
+            day,
+            until_ms,
+            current,
+            parindex_store::now_ms(),
+            period.year,
+        )
+        .map_err(|r| WebError::BadRequest(r.message_vi(crate::page::datetime_vi)))?;
     }
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.set_explanation_extension(id, unit_id, i64::from(round), until, &reason)
@@ -973,6 +1124,12 @@ pub async fn decision(
             }
             Some("date") => {
                 date = field.text().await.unwrap_or_default();
+                // A decision dated in the future is refused before its file is stored.
+                if let Some(day) = parse_date_vi(&date) {
+                    check_decision_date(day, crate::page::today_vi()).map_err(|r| {
+                        WebError::BadRequest(r.message_vi(crate::page::datetime_vi))
+                    })?;
+                }
             }
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_owned();
@@ -1007,6 +1164,8 @@ pub async fn decision(
     let Some(date) = parse_date_vi(&date) else {
         return Err(WebError::BadRequest(lang.t("workflow.bad_date").into()));
     };
+    check_decision_date(date, crate::page::today_vi())
+        .map_err(|r| WebError::BadRequest(r.message_vi(crate::page::datetime_vi)))?;
     let Some((name, blob)) = stored else {
         return Err(WebError::BadRequest(lang.t("workflow.pdf_required").into()));
     };

@@ -695,6 +695,13 @@ async fn appraisal_cycle_from_flag_to_publication() {
     b.login_as("thuky").await;
     b.goto(&format!("/periods/{}", period.id)).await;
     b.click("[data-testid=stage-panel] form button").await;
+    // No survey response was collected: the secretariat confirms with a recorded reason.
+    b.fill(
+        "[data-testid=override-form] textarea[name=override_reason]",
+        "Khảo sát được tổng hợp sau",
+    )
+    .await;
+    b.click("[data-testid=override-form] button").await;
     b.wait_for_text("[data-testid=stage]", "Hội đồng").await;
     b.goto(&format!("/periods/{}/results", period.id)).await;
     b.fill(
@@ -702,7 +709,10 @@ async fn appraisal_cycle_from_flag_to_publication() {
         "123/QĐ-UBND",
     )
     .await;
-    b.fill("form[action*='/decision'] input[name=date]", "20/02/2027")
+    let signed_on = parindex_domain::text::format_date_vi(
+        time::OffsetDateTime::now_utc().date() - time::Duration::days(1),
+    );
+    b.fill("form[action*='/decision'] input[name=date]", &signed_on)
         .await;
     let signed = dir.join("QĐ 123 phê duyệt kết quả (bản ký).pdf");
     std::fs::write(

@@ -159,11 +159,11 @@ web_test!(
         assert!(r.body.contains("id=\"leaf-1.1.1\""), "{}", r.body);
         assert!(!r.body.contains("id=\"leaf-1.2.2\""), "{}", r.body);
         assert!(r.body.contains("Đồng ý với điểm tự chấm"));
-        // No assignment on SNV (their own unit, too): not found.
+        // SNV is their own unit: refused outright, whatever the assignments.
         let r = appraiser
             .get(&format!("/periods/{period}/units/{snv}/appraisal"))
             .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
 
         // A changed score without a remark: refused, nothing saved.
         let r = appraise(
@@ -789,7 +789,7 @@ web_test!(
                     &format!("/periods/{period}/external/import"),
                     "file",
                     "muon.csv",
-                    b"ma_don_vi,ma_tieu_chi,diem,ghi_chu\nSTP,1.5.2,1,\n",
+                    b"ma_don_vi,ma_tieu_chi,diem,ghi_chu\nSTP,2.1.3,1,\n",
                 )
                 .await,
         );
@@ -797,7 +797,7 @@ web_test!(
             "external entry",
             provider
                 .post(
-                    &format!("/periods/{period}/external/{stp}/1.5.2"),
+                    &format!("/periods/{period}/external/{stp}/2.1.3"),
                     &[("points", "1")],
                 )
                 .await,
@@ -910,7 +910,7 @@ web_test!(
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let r = provider
             .post(
-                &format!("/periods/{period}/external/{stp}/1.5.2"),
+                &format!("/periods/{period}/external/{stp}/2.1.3"),
                 &[("points", "0,5"), ("note", "Theo báo cáo quý IV")],
             )
             .await;
@@ -953,7 +953,7 @@ web_test!(
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        for (code, points) in [("1.1.3", "0,25"), ("1.5.2", "1")] {
+        for (code, points) in [("1.1.3", "0,25"), ("2.1.3", "1")] {
             let r = secretariat
                 .post(
                     &format!("/periods/{period}/units/{stp}/corrections/{code}"),
@@ -1032,7 +1032,7 @@ web_test!(
         assert!(history.windows(2).all(|w| w[0].at <= w[1].at));
         let external: Vec<_> = app
             .store()
-            .leaf_history(period, stp, Some("1.5.2"))
+            .leaf_history(period, stp, Some("2.1.3"))
             .await
             .unwrap()
             .iter()

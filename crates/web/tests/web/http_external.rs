@@ -2,6 +2,8 @@
 //! reason listed; a good CSV (UTF-8 with BOM, Vietnamese headers, decimal comma) or .xlsx is
 //! previewed, confirmed and saved with its provenance, which the unit's sheet then shows;
 //! direct entry; only providers and the secretariat may write, and only in the right stages.
+//! The seeded provider `cungcap` belongs to Sở Tư pháp, so it writes leaf 2.1.3 (provided by
+//! Sở Tư pháp) here; the rule that it writes nothing else is in http_trust_workflow.rs.
 
 use axum::http::StatusCode;
 use parindex_domain::IndexSet;
@@ -94,12 +96,12 @@ web_test!(
         let binary = binary_leaf();
         let csv = format!(
             "ma_don_vi,ma_tieu_chi,diem,ghi_chu\n\
-             STP,1.5.2,1,đúng\n\
+             STP,2.1.3,1,đúng\n\
              XYZ,1.5.2,1,\n\
              STP,{binary},1,\n\
              SNV,2.1.3,5,\n\
              SNV,5.2.1,abc,\n\
-             STP,1.5.2,0.5,\n\
+             STP,2.1.3,0.5,\n\
              SNV,1.5.2,-1,\n\
              SNV,2.1.3,0.1234,\n"
         );
@@ -121,7 +123,7 @@ web_test!(
             ("4", "không phải tiêu chí do cơ quan khác cung cấp điểm"),
             ("5", "vượt điểm tối đa 1 của tiêu chí 2.1.3"),
             ("6", "Điểm &#x27;abc&#x27; không phải là số"),
-            ("7", "Trùng đơn vị STP và tiêu chí 1.5.2 với dòng 2"),
+            ("7", "Trùng đơn vị STP và tiêu chí 2.1.3 với dòng 2"),
             ("8", "Điểm không được âm"),
             ("9", "quá 3 chữ số thập phân"),
         ] {
@@ -156,7 +158,7 @@ web_test!(
         let period = open_period(&app).await;
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice(
-            "Mã đơn vị;Mã tiêu chí;Điểm;Ghi chú\r\nstp;1.5.2;1,5;Hoàn thành đúng hạn\r\nSNV;2.1.3;0,5;\r\n"
+            "Mã đơn vị;Mã tiêu chí;Điểm;Ghi chú\r\nstp;2.1.3;1;Hoàn thành đúng hạn\r\nSNV;2.1.3;0,5;\r\n"
                 .as_bytes(),
         );
         let mut provider = app.login_as("cungcap").await;
@@ -164,7 +166,7 @@ web_test!(
             .upload(
                 &format!("/periods/{period}/external/import"),
                 "file",
-                "vp-ubnd.csv",
+                "so-tu-phap.csv",
                 &bytes,
             )
             .await;
@@ -187,10 +189,10 @@ web_test!(
             .iter()
             .find(|v| v.unit_id == app.seed.unit_stp)
             .unwrap();
-        assert_eq!(stp.leaf_code, "1.5.2");
-        assert_eq!(stp.score_milli, 1500);
-        assert_eq!(stp.source, "vp-ubnd.csv");
-        assert_eq!(stp.provider, "Văn phòng UBND tỉnh");
+        assert_eq!(stp.leaf_code, "2.1.3");
+        assert_eq!(stp.score_milli, 1000);
+        assert_eq!(stp.source, "so-tu-phap.csv");
+        assert_eq!(stp.provider, "Sở Tư pháp");
         assert_eq!(stp.note, "Hoàn thành đúng hạn");
         assert_eq!(stp.updated_by, Some(app.seed.users["cungcap"]));
         // A pending import is confirmed once.
@@ -200,26 +202,26 @@ web_test!(
         // The matrix shows the value with its provenance.
         let matrix = provider.get(&format!("/periods/{period}/external")).await;
         assert_eq!(matrix.status, StatusCode::OK);
-        assert!(matrix.body.contains("vp-ubnd.csv"), "{}", matrix.body);
+        assert!(matrix.body.contains("so-tu-phap.csv"), "{}", matrix.body);
 
-        // Direct entry of one cell.
+        // Direct entry of one cell (SNV's, so STP keeps the imported value below).
         let r = provider
             .post(
-                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_stp),
+                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_snv),
                 &[("points", "0,75"), ("note", "Theo báo cáo")],
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let r = provider
             .post(
-                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_stp),
+                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_snv),
                 &[("points", "3")],
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         let values = app
             .store()
-            .external_values(period, Some(app.seed.unit_stp))
+            .external_values(period, Some(app.seed.unit_snv))
             .await
             .unwrap();
         let direct = values.iter().find(|v| v.leaf_code == "2.1.3").unwrap();
@@ -235,12 +237,11 @@ web_test!(
             ))
             .await;
         assert_eq!(sheet.status, StatusCode::OK);
-        let at = sheet.body.find("data-testid=\"external-1.5.2\"").unwrap();
+        let at = sheet.body.find("data-testid=\"external-2.1.3\"").unwrap();
         let line = &sheet.body[at..at + sheet.body[at..].find("</p>").unwrap()];
-        assert!(line.contains("1,50"), "{line}");
-        assert!(line.contains("vp-ubnd.csv"), "{line}");
-        assert!(line.contains("Văn phòng UBND tỉnh"), "{line}");
-        assert!(sheet.body.contains("Nhập trực tiếp"));
+        assert!(line.contains("1,00"), "{line}");
+        assert!(line.contains("so-tu-phap.csv"), "{line}");
+        assert!(line.contains("Sở Tư pháp"), "{line}");
         app
     }
 );
@@ -288,7 +289,7 @@ web_test!(
     only_providers_write_and_only_in_open_stages,
     |app: TestApp| async move {
         let period = open_period(&app).await;
-        let csv = b"ma_don_vi,ma_tieu_chi,diem\nSTP,1.5.2,1\n";
+        let csv = b"ma_don_vi,ma_tieu_chi,diem\nSTP,2.1.3,1\n";
         let mut officer = app.login_as("canbo.stp").await;
         let r = officer.get(&format!("/periods/{period}/external")).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -303,7 +304,7 @@ web_test!(
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let r = officer
             .post(
-                &format!("/periods/{period}/external/{}/1.5.2", app.seed.unit_stp),
+                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_stp),
                 &[("points", "1")],
             )
             .await;
@@ -336,7 +337,7 @@ web_test!(
         );
         let r = provider
             .post(
-                &format!("/periods/{period}/external/{}/1.5.2", app.seed.unit_stp),
+                &format!("/periods/{period}/external/{}/2.1.3", app.seed.unit_stp),
                 &[("points", "1")],
             )
             .await;

@@ -429,15 +429,28 @@ web_test!(
 
         let r = act(&mut secretariat, period, "close_round").await;
         assert!(r.status.is_client_error());
+        // The flagged unit answers; then the next round opens (the wait for units still
+        // within their deadline is in http_trust_workflow.rs).
+        let mut tx = app
+            .store()
+            .begin_write(AuditActor::system("test"))
+            .await
+            .unwrap();
+        tx.submit_explanations(period, stp, 1).await.unwrap();
+        tx.commit().await.unwrap();
         let r = act(&mut secretariat, period, "next_round").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(stage(&app, period).await, ("round".into(), 2));
 
+        // A decision is dated today or earlier.
+        let signed = parindex_domain::text::format_date_vi(
+            time::OffsetDateTime::now_utc().date() - time::Duration::days(1),
+        );
         // A decision in round 2: refused.
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            &[("number", "123/QĐ-UBND"), ("date", signed.as_str())],
             Some(("qd.pdf", PDF)),
         )
         .await;
@@ -449,7 +462,17 @@ web_test!(
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.body.contains("chưa thẩm định lại"));
         appraise(&app, period, stp, 2, &leaves[..1], &[]).await;
-        let r = act(&mut secretariat, period, "close_round").await;
+        // The set has survey leaves and no response was collected: the secretariat confirms
+        // with a reason (the refusal itself is in http_trust_workflow.rs).
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/stage"),
+                &[
+                    ("action", "close_round"),
+                    ("override_reason", "Khảo sát được tổng hợp sau"),
+                ],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         assert_eq!(stage(&app, period).await, ("council".into(), 0));
 
@@ -479,7 +502,7 @@ web_test!(
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            &[("number", "123/QĐ-UBND"), ("date", signed.as_str())],
             None,
         )
         .await;
@@ -487,7 +510,7 @@ web_test!(
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            &[("number", "123/QĐ-UBND"), ("date", signed.as_str())],
             Some(("qd.pdf", b"just some text, not a pdf")),
         )
         .await;
@@ -495,7 +518,7 @@ web_test!(
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            &[("number", "123/QĐ-UBND"), ("date", signed.as_str())],
             Some(("qd.txt", b"plain text")),
         )
         .await;
@@ -503,7 +526,7 @@ web_test!(
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", ""), ("date", "15/01/2027")],
+            &[("number", ""), ("date", signed.as_str())],
             Some(("qd.pdf", PDF)),
         )
         .await;
@@ -520,7 +543,7 @@ web_test!(
         let r = post_decision(
             &mut secretariat,
             period,
-            &[("number", "123/QĐ-UBND"), ("date", "15/01/2027")],
+            &[("number", "123/QĐ-UBND"), ("date", signed.as_str())],
             Some(("qd.pdf", PDF)),
         )
         .await;
@@ -528,7 +551,7 @@ web_test!(
         assert_eq!(stage(&app, period).await, ("approved".into(), 0));
         let stored = app.store().get_period(period).await.unwrap();
         assert_eq!(stored.decision_number.as_deref(), Some("123/QĐ-UBND"));
-        assert_eq!(stored.decision_date.as_deref(), Some("15/01/2027"));
+        assert_eq!(stored.decision_date.as_deref(), Some(signed.as_str()));
         let pdf = secretariat
             .get(&format!("/periods/{period}/decision.pdf"))
             .await;

@@ -17,5 +17,6 @@ mod http_survey_import;
 mod http_survey_review;
 mod http_survey_setup;
 mod http_trust_results;
+mod http_trust_workflow;
 mod http_units;
 mod http_workflow;

@@ -55,7 +55,7 @@ pub const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("truong.stp", Role::UnitHead, Some("STP")),
     ("thamdinh", Role::Appraiser, Some("SNV")),
     ("hoidong", Role::CouncilMember, None),
-    ("cungcap", Role::ExternalProvider, None),
+    ("cungcap", Role::ExternalProvider, Some("STP")),
     ("khaosat", Role::SurveyOperator, None),
     ("lanhdao", Role::Viewer, None),
 ];
