@@ -60,6 +60,23 @@ pub struct NewEvidenceFile {
 }
 
 impl Store {
+    /// Every SHA-256 a row refers to: library files, decision PDFs and survey import files.
+    /// A stored blob outside this set is an orphan (see `EvidenceStore::sweep_orphan_blobs`);
+    /// a new table naming blobs must be added here.
+    pub async fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sha256 FROM evidence_files \
+             UNION SELECT decision_sha256 FROM periods WHERE decision_sha256 IS NOT NULL \
+             UNION SELECT sha256 FROM survey_import_jobs",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map(|s| s.to_ascii_lowercase()))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
     pub async fn evidence_file(&self, id: i64) -> Result<EvidenceFile, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.id = $1"
