@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use parindex_store::Store;
+use parindex_store::{SqliteSync, Store, StoreOptions};
+use parindex_web::server::ServerLimits;
 use parindex_web::{AppState, WebConfig};
 
 /// Where the data lives.
@@ -25,6 +26,30 @@ pub struct DbArgs {
     /// Database connections in the pool.
     #[arg(long, env = "PARINDEX_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Seconds a request waits for a database connection before it is answered 503
+    /// ("temporarily unavailable", with Retry-After).
+    #[arg(
+        long,
+        env = "PARINDEX_DB_ACQUIRE_TIMEOUT_SECONDS",
+        default_value_t = 5.0
+    )]
+    pub db_acquire_timeout_seconds: f64,
+    /// SQLite durability: `full` (every acknowledged write survives a power loss) or
+    /// `normal` (faster; the last commits may be lost on a power loss, never corrupted).
+    #[arg(long, env = "PARINDEX_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = parse_sync)]
+    pub sqlite_synchronous: SqliteSync,
+}
+
+fn parse_sync(text: &str) -> Result<SqliteSync, String> {
+    SqliteSync::parse(text).ok_or_else(|| format!("expected full or normal, not {text}"))
+}
+
+/// A positive number of seconds (fractions allowed, e.g. 0.5).
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_millis(1))
 }
 
 impl DbArgs {
@@ -43,14 +68,17 @@ impl DbArgs {
             }
         };
         let evidence = self.evidence_url();
-        let store = Store::connect(&url, self.db_max_connections)
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot open the database {}: {e}",
-                    parindex_store::db::redact_url(&url)
-                )
-            })?;
+        let options = StoreOptions {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: seconds(self.db_acquire_timeout_seconds),
+            sqlite_synchronous: self.sqlite_synchronous,
+        };
+        let store = Store::connect_with(&url, options).await.map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                parindex_store::db::redact_url(&url)
+            )
+        })?;
         Ok((store, evidence))
     }
 
@@ -102,6 +130,83 @@ pub struct ServeArgs {
     /// The sender address of notification e-mails (required with PARINDEX_SMTP_HOST).
     #[arg(long, env = "PARINDEX_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Seconds a client has to send a request's headers; a slower one is disconnected.
+    #[arg(
+        long,
+        env = "PARINDEX_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 15.0
+    )]
+    pub header_read_timeout_seconds: f64,
+    /// Seconds a connection may stay silent (an idle keep-alive) before it is closed.
+    #[arg(long, env = "PARINDEX_IDLE_TIMEOUT_SECONDS", default_value_t = 10.0)]
+    pub idle_timeout_seconds: f64,
+    /// Connections served at once (kept below the open-files limit); more are answered 503.
+    #[arg(long, env = "PARINDEX_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM before connections are closed.
+    #[arg(
+        long,
+        env = "PARINDEX_SHUTDOWN_TIMEOUT_SECONDS",
+        default_value_t = 20.0
+    )]
+    pub shutdown_timeout_seconds: f64,
+}
+
+impl ServeArgs {
+    /// The server's limits, the connection limit kept under the open-files limit `nofile`
+    /// (with room for the database, evidence files and logs).
+    fn limits(&self, nofile: Option<u64>) -> ServerLimits {
+        let mut max_connections = self.max_connections.max(1);
+        if let Some(nofile) = nofile {
+            let room = usize::try_from(nofile.saturating_sub(FD_RESERVE))
+                .unwrap_or(usize::MAX)
+                .max(1);
+            if max_connections > room {
+                tracing::warn!(
+                    configured = max_connections,
+                    open_files_limit = nofile,
+                    using = room,
+                    "PARINDEX_MAX_CONNECTIONS is above what the open-files limit allows"
+                );
+                max_connections = room;
+            }
+        }
+        ServerLimits {
+            header_read_timeout: seconds(self.header_read_timeout_seconds),
+            idle_timeout: seconds(self.idle_timeout_seconds),
+            max_connections,
+            shutdown_timeout: seconds(self.shutdown_timeout_seconds),
+        }
+    }
+}
+
+/// File descriptors kept for everything but client connections.
+const FD_RESERVE: u64 = 128;
+
+/// Raises the open-files soft limit to the hard limit (a systemd unit starts at 1,024 soft
+/// with a much larger hard limit); returns the soft limit now in force.
+#[cfg(unix)]
+pub fn raise_open_files_limit() -> Option<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft >= hard {
+        return Some(soft);
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        Ok(()) => {
+            tracing::info!(from = soft, to = hard, "raised the open-files limit");
+            Some(hard)
+        }
+        Err(e) => {
+            tracing::warn!(soft, hard, error = %e, "could not raise the open-files limit");
+            Some(soft)
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_files_limit() -> Option<u64> {
+    None
 }
 
 pub fn init_tracing() {
@@ -120,6 +225,7 @@ pub fn init_tracing() {
 }
 
 pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
+    let limits = args.limits(raise_open_files_limit());
     if demo {
         // The demo never touches real data: it gets its own folder, wiped at each start, for
         // its SQLite database and its evidence files. A configured evidence storage is
@@ -209,13 +315,21 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
         smtp,
         args.public_url.clone(),
     ));
-    let served = parindex_web::serve(
+    // Uploads cut off by a crash: swept at start and then every hour (ADR 0004).
+    let sweeper = tokio::spawn(parindex_web::maintenance::sweep_uploads_periodically(
+        store.clone(),
+        evidence_store.clone(),
+        config.upload_timeout,
+    ));
+    let served = parindex_web::serve_with(
         listener,
         AppState::new(store, config, evidence_store),
+        limits,
         shutdown_signal(),
     )
     .await;
     background.abort();
+    sweeper.abort();
     served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())

@@ -1,6 +1,7 @@
 //! The `parindex` binary: serve the application, run a demo, migrate, manage users from the
 //! shell, and verify the audit chain.
 
+mod backup;
 mod config;
 mod demo;
 mod index_set_cmd;
@@ -42,6 +43,23 @@ enum Command {
     /// Index sets: validate, import, export, diff.
     #[command(subcommand, name = "index-set")]
     IndexSet(index_set_cmd::IndexSetCommand),
+    /// Copy the database (SQLite, online) and then the evidence files into a new folder.
+    Backup {
+        #[command(flatten)]
+        db: config::DbArgs,
+        /// The folder to write (new or empty).
+        dest: std::path::PathBuf,
+    },
+    /// Put a backup back (stop the server first); refuses a database holding data unless --force.
+    Restore {
+        #[command(flatten)]
+        db: config::DbArgs,
+        /// The backup folder written by `parindex backup`.
+        src: std::path::PathBuf,
+        /// Replace a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -151,6 +169,8 @@ async fn run(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::IndexSet(command) => index_set_cmd::run(command).await,
+        Command::Backup { db, dest } => backup::backup(&db, &dest).await,
+        Command::Restore { db, src, force } => backup::restore(&db, &src, force).await,
         Command::Audit(AuditCommand::Verify(db)) => {
             let (store, _) = db.open().await?;
             match store.audit_verify().await.map_err(|e| e.to_string())? {

@@ -564,3 +564,456 @@ fn index_set_import_export_and_diff() {
     assert!(out.contains("Hai bộ chỉ số giống nhau."), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---- Issue 10, reliability (points 16, 18, 19) ----
+
+/// The current domain needs these to seed data in-process.
+fn unit_draft(code: &str, group_id: i64) -> parindex_domain::UnitDraft {
+    parindex_domain::UnitDraft {
+        code: parindex_domain::UnitCode::parse(code).unwrap(),
+        name_vi: parindex_domain::UnitName::parse(&format!("Đơn vị {code}")).unwrap(),
+        name_en: None,
+        group_id,
+        parent_id: None,
+        valid_from: time::macros::date!(2021 - 01 - 01),
+        valid_to: None,
+        successor_id: None,
+    }
+}
+
+/// A group, a unit and one evidence file in the unit's library (stored, with its row).
+/// Returns the unit id and the file's SHA-256.
+async fn seed_with_evidence(
+    store: &parindex_store::Store,
+    evidence: &parindex_store::evidence::EvidenceStore,
+    text: &str,
+) -> (i64, String) {
+    let pdf = format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% {text}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    );
+    let blob = put(evidence, pdf.into_bytes(), "minh-chung.pdf").await;
+    let mut tx = store
+        .begin_write(parindex_store::AuditActor::system("test"))
+        .await
+        .unwrap();
+    let group = tx
+        .create_group(
+            &parindex_domain::GroupCode::parse("SO").unwrap(),
+            "Sở, ban, ngành",
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    let unit = tx.create_unit(&unit_draft("STP", group.id)).await.unwrap();
+    tx.add_evidence_file(&parindex_store::evidence_library::NewEvidenceFile {
+        unit_id: unit.id,
+        sha256: blob.clone(),
+        size: 100,
+        content_type: "application/pdf".into(),
+        extension: "pdf".into(),
+        display_name: "minh-chung.pdf".into(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (group.id, blob)
+}
+
+async fn put(
+    evidence: &parindex_store::evidence::EvidenceStore,
+    bytes: Vec<u8>,
+    name: &str,
+) -> String {
+    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
+    evidence
+        .put_data_stream(stream, name, &Default::default())
+        .await
+        .unwrap()
+        .sha256_hex
+}
+
+fn blob_path(evidence_dir: &Path, sha: &str) -> PathBuf {
+    evidence_dir
+        .join("sha256")
+        .join(&sha[0..2])
+        .join(&sha[2..4])
+        .join(sha)
+}
+
+fn age(path: &Path, by: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - by)
+        .unwrap();
+}
+
+fn stop(child: &mut Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("parindex did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn spawn_serve(dir: &Path, addr: &str, envs: &[(&str, &str)]) -> Child {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", addr])
+        .current_dir(dir)
+        .env_remove("PARINDEX_DATABASE_URL")
+        .env_remove("PARINDEX_DATA_DIR")
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(addr, &mut child);
+    child
+}
+
+// Point 18: a temporary upload and a blob with no row, both older than the upload timeout,
+// are swept when `serve` starts; a fresh temporary, a fresh orphan and a file with its row
+// are kept.
+async fn crashed_uploads_leave_nothing_behind(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let dir = temp_dir("sweep");
+    let evidence_dir = dir.join("data/evidence");
+    let evidence =
+        parindex_store::evidence::EvidenceStore::from_env(evidence_dir.to_str().unwrap()).unwrap();
+    let (_, kept) = seed_with_evidence(&db.store, &evidence, "có dòng").await;
+    let orphan_old = put(&evidence, b"mo coi cu".to_vec(), "a.csv").await;
+    let orphan_new = put(&evidence, b"mo coi moi".to_vec(), "b.csv").await;
+    let temp_old = evidence_dir.join("tmp/upload-crashed-old");
+    let temp_new = evidence_dir.join("tmp/upload-in-progress");
+    std::fs::write(&temp_old, vec![0u8; 4096]).unwrap();
+    std::fs::write(&temp_new, vec![0u8; 4096]).unwrap();
+    let two_hours = Duration::from_secs(2 * 3600);
+    for path in [
+        &temp_old,
+        &blob_path(&evidence_dir, &orphan_old),
+        &blob_path(&evidence_dir, &kept),
+    ] {
+        age(path, two_hours);
+    }
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut envs = vec![];
+    if backend == Backend::Postgres {
+        envs.push(("PARINDEX_DATABASE_URL", db.url.as_str()));
+    } else {
+        // The same SQLite file the test seeded.
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        envs.push(("PARINDEX_DATABASE_URL", db.url.as_str()));
+    }
+    let mut child = spawn_serve(&dir, &addr, &envs);
+    let start = Instant::now();
+    while temp_old.exists() || blob_path(&evidence_dir, &orphan_old).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not swept at start: temp {} orphan {}",
+            temp_old.exists(),
+            blob_path(&evidence_dir, &orphan_old).exists()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(temp_new.exists(), "an upload in progress is kept");
+    assert!(
+        blob_path(&evidence_dir, &orphan_new).exists(),
+        "a fresh blob is kept"
+    );
+    assert!(
+        blob_path(&evidence_dir, &kept).exists(),
+        "a file with its row is kept"
+    );
+    assert!(evidence.exists(&kept).await.unwrap());
+    assert!(stop(&mut child).success());
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_uploads_leave_nothing_behind_sqlite() {
+    crashed_uploads_leave_nothing_behind(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashed_uploads_leave_nothing_behind_postgres() {
+    crashed_uploads_leave_nothing_behind(Backend::Postgres).await;
+}
+
+// Point 16, the real binary: it raises its open-files soft limit to the hard limit, takes
+// its timeouts from PARINDEX_* variables, and SIGTERM with a half-sent request open stops
+// it within the shutdown deadline (it used to wait for that request forever).
+#[test]
+fn slow_and_idle_clients_cannot_take_the_server_down() {
+    use std::io::Write;
+    let dir = temp_dir("limits");
+    let addr = format!("127.0.0.1:{}", free_port());
+    // Started with a low soft limit, as under a default systemd unit.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -Sn 256 && exec {BIN} serve --bind {addr}"),
+        ])
+        .current_dir(&dir)
+        .env_remove("PARINDEX_DATABASE_URL")
+        .env_remove("PARINDEX_DATA_DIR")
+        .env("PARINDEX_HEADER_READ_TIMEOUT_SECONDS", "60")
+        .env("PARINDEX_IDLE_TIMEOUT_SECONDS", "60")
+        .env("PARINDEX_SHUTDOWN_TIMEOUT_SECONDS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(&addr, &mut child);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_owned();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(
+        numbers[0], numbers[1],
+        "soft limit raised to the hard limit: {line}"
+    );
+    assert_ne!(numbers[0], "256", "{line}");
+
+    // A request whose headers never finish.
+    let mut half = std::net::TcpStream::connect(&addr).unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let exit = stop(&mut child);
+    let took = start.elapsed();
+    assert!(exit.success(), "{exit}");
+    assert!(took < Duration::from_secs(4), "SIGTERM took {took:?}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("shutdown requested"), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Point 19: `backup` takes a consistent copy while the server serves and another writer
+// writes; `restore` puts it into a fresh folder, `audit verify` passes there, and the copy is
+// the source as of one commit (the same audit record at its head, the same units up to
+// it, every cited file). `restore` refuses to overwrite a database holding data without
+// --force. On PostgreSQL, `backup` copies the evidence store and points to pg_dump.
+async fn backup_and_restore_are_commands(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let dir = temp_dir("backup");
+    let data = dir.join("data");
+    let evidence_dir = data.join("evidence");
+    let evidence =
+        parindex_store::evidence::EvidenceStore::from_env(evidence_dir.to_str().unwrap()).unwrap();
+    let (group, cited) = seed_with_evidence(&db.store, &evidence, "sao lưu").await;
+    let url = db.url.clone();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = spawn_serve(&dir, &addr, &[("PARINDEX_DATABASE_URL", url.as_str())]);
+
+    // Writes going on during the backup: units created one by one, each with its audit record.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let store = db.store.clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) && n < 400 {
+                let mut tx = store
+                    .begin_write(parindex_store::AuditActor::system("writer"))
+                    .await
+                    .unwrap();
+                tx.create_unit(&unit_draft(&format!("U{n:03}"), group))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            n
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let backup_dir = dir.join("backup");
+    let (code, out) = {
+        let mut args = vec!["backup", backup_dir.to_str().unwrap(), "--data-dir"];
+        args.push(data.to_str().unwrap());
+        let url = url.clone();
+        let dir = dir.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let mut full: Vec<&str> = args.iter().map(String::as_str).collect();
+            full.extend(["--database-url", &url]);
+            run(&dir, &full, &[])
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(code, 0, "{out}");
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    assert!(written > 0);
+    assert!(
+        blob_path(&backup_dir.join("evidence"), &cited).exists(),
+        "{out}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(backup_dir.join("backup.json")).unwrap())
+            .unwrap();
+    assert!(stop(&mut server).success());
+
+    if backend == Backend::Postgres {
+        assert!(out.contains("pg_dump"), "{out}");
+        assert!(!backup_dir.join("parindex.db").exists());
+        // The evidence goes back into a fresh store; the database comes from pg_restore.
+        let fresh = dir.join("fresh-evidence");
+        let (code, out) = run(
+            &dir,
+            &[
+                "restore",
+                backup_dir.to_str().unwrap(),
+                "--database-url",
+                &url,
+                "--storage-url",
+                fresh.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("Audit chain intact"), "{out}");
+        assert!(blob_path(&fresh, &cited).exists());
+        db.cleanup().await;
+        let _ = std::fs::remove_dir_all(dir);
+        return;
+    }
+
+    // SQLite: restore into a fresh folder.
+    let restored = dir.join("restored");
+    let restored_arg = restored.to_str().unwrap();
+    let (code, out) = run(
+        &dir,
+        &[
+            "restore",
+            backup_dir.to_str().unwrap(),
+            "--data-dir",
+            restored_arg,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Audit chain intact"), "{out}");
+    let (code, out) = run(&dir, &["audit", "verify", "--data-dir", restored_arg], &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(blob_path(&restored.join("evidence"), &cited).exists());
+
+    let copy = parindex_store::Store::connect(
+        &format!(
+            "sqlite://{}?mode=rwc",
+            restored.join("parindex.db").display()
+        ),
+        1,
+    )
+    .await
+    .unwrap();
+    let (seq, hash) = copy.audit_head().await.unwrap();
+    assert_eq!(manifest["audit_seq"], seq);
+    assert_eq!(manifest["audit_hash"], hash.as_str());
+    // The source's record at that number has the same hash: the copy is the source as of
+    // one commit.
+    let source_hash: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+        .bind(seq)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(source_hash, hash);
+    let count = |store: parindex_store::Store, sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let restored_units = count(copy.clone(), "SELECT CAST(COUNT(*) AS BIGINT) FROM units").await;
+    let source_units_then: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'unit.create' AND seq <= $1",
+    )
+    .bind(seq)
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(restored_units, source_units_then);
+    assert!(restored_units >= 1);
+    copy.pool().close().await;
+
+    // A database holding data is not overwritten unless asked.
+    let (code, out) = run(
+        &dir,
+        &[
+            "restore",
+            backup_dir.to_str().unwrap(),
+            "--data-dir",
+            restored_arg,
+        ],
+        &[],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("đã có dữ liệu") && out.contains("--force"),
+        "{out}"
+    );
+    let (code, out) = run(
+        &dir,
+        &[
+            "restore",
+            backup_dir.to_str().unwrap(),
+            "--data-dir",
+            restored_arg,
+            "--force",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    // A backup folder is never written over either.
+    let (code, out) = run(
+        &dir,
+        &[
+            "backup",
+            backup_dir.to_str().unwrap(),
+            "--data-dir",
+            restored_arg,
+        ],
+        &[],
+    );
+    assert_ne!(code, 0, "{out}");
+    db.cleanup().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restore_are_commands_sqlite() {
+    backup_and_restore_are_commands(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restore_are_commands_postgres() {
+    backup_and_restore_are_commands(Backend::Postgres).await;
+}

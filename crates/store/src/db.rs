@@ -2,9 +2,10 @@
 //! migrations, and the write transaction every state change goes through.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Transaction};
+use sqlx::{AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::audit::{self, AuditActor, AuditEntry};
@@ -70,6 +71,67 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// How SQLite syncs a commit to disk (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is acknowledged, like evidence files, which are
+    /// fsynced before their upload is answered (the default).
+    #[default]
+    Full,
+    /// In WAL mode, a commit survives a crash of the process but the last commits before a
+    /// power loss or an OS crash may be lost (the database stays consistent). Faster writes.
+    Normal,
+}
+
+impl SqliteSync {
+    /// `full` or `normal` (case-insensitive), as `PARINDEX_SQLITE_SYNCHRONOUS` states it.
+    pub fn parse(text: &str) -> Option<SqliteSync> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(SqliteSync::Full),
+            "normal" => Some(SqliteSync::Normal),
+            _ => None,
+        }
+    }
+
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "PRAGMA synchronous = FULL;",
+            SqliteSync::Normal => "PRAGMA synchronous = NORMAL;",
+        }
+    }
+}
+
+/// How the store connects: pool size, how long a request waits for a connection, durability.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection (or a new one) before it is answered
+    /// "temporarily unavailable"; a database outage then costs seconds, not minutes.
+    pub acquire_timeout: Duration,
+    pub sqlite_synchronous: SqliteSync,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSync::Full,
+        }
+    }
+}
+
+/// What `/readyz` learns from [`Store::readiness`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// A write transaction can start (and, on SQLite, allocate space).
+    Ready,
+    /// The database has no room for a write.
+    StorageFull,
+    /// The database is unreachable, locked or too slow; the reason is for operators.
+    Unavailable(String),
+}
+
 /// The handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -78,6 +140,9 @@ pub struct Store {
     /// SQLite allows one writer at a time. Queuing writers here, in order, instead of letting
     /// them collide on the file lock is what keeps concurrent saves from failing.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// The longest a request waits for a connection, the SQLite write lock or the writer
+    /// queue before it is told the database is unavailable.
+    acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,7 +156,26 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Self::connect_with(
+            url,
+            StoreOptions {
+                max_connections,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// [`Store::connect`] with every option.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let StoreOptions {
+            max_connections,
+            acquire_timeout,
+            sqlite_synchronous,
+        } = options;
         sqlx::any::install_default_drivers();
+        let acquire_timeout = acquire_timeout.max(Duration::from_millis(100));
+        let busy_timeout_ms = acquire_timeout.as_millis().min(i32::MAX as u128);
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -105,15 +189,42 @@ impl Store {
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(sqlx::raw_sql(
-                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
-                        ))
+                        // Another process holding the write lock (the CLI, a backup) is waited
+                        // for as long as a pooled connection would be, then reported as busy.
+                        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {busy_timeout_ms};"
+                        ))))
                         .await?;
+                        conn.execute(sqlx::raw_sql(sqlite_synchronous.pragma()))
+                            .await?;
                     }
                     Ok(())
+                })
+            })
+            // A connection whose transaction could not be ended (a COMMIT or ROLLBACK that
+            // failed, e.g. on a full disk, after SQLite had already rolled back) would refuse
+            // every later BEGIN ("non-zero transaction depth"): it is closed instead of being
+            // pooled again, and the pool opens a fresh one.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    // A rollback queued by a dropped transaction runs on the next use: flush it.
+                    if conn.ping().await.is_err() {
+                        return Ok(false);
+                    }
+                    let healthy = !conn.is_in_transaction();
+                    if !healthy {
+                        tracing::warn!(
+                            "discarding a database connection left inside a transaction"
+                        );
+                    }
+                    Ok(healthy)
                 })
             })
             .connect_with(options)
@@ -126,6 +237,7 @@ impl Store {
             pool,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            acquire_timeout,
         };
         store.migrate().await?;
         Ok(store)
@@ -144,12 +256,89 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// The SQLite journal mode, for checks and operations ("wal" expected).
+    /// Whether a write can happen now, answered within `deadline`: a write transaction
+    /// begins (SQLite: takes the write lock and allocates 64 KiB, then rolls back; PostgreSQL:
+    /// a read-write transaction, refused on a standby).
+    pub async fn readiness(&self, deadline: Duration) -> Readiness {
+        match tokio::time::timeout(deadline, self.probe_write()).await {
+            Ok(Ok(())) => Readiness::Ready,
+            Ok(Err(e)) if e.is_storage_full() => Readiness::StorageFull,
+            Ok(Err(e)) => Readiness::Unavailable(e.to_string()),
+            Err(_) => Readiness::Unavailable(format!(
+                "no write transaction could start within {} ms",
+                deadline.as_millis()
+            )),
+        }
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let _writer = self.lock_writer_bounded().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                // Rolled back: nothing is kept, but the pages must fit in the database.
+                tx.execute(sqlx::raw_sql(
+                    "CREATE TABLE parindex_readiness_probe (b BLOB); \
+                     INSERT INTO parindex_readiness_probe VALUES (zeroblob(65536));",
+                ))
+                .await?;
+                tx.rollback().await?;
+            }
+            Backend::Postgres => {
+                let mut tx = self.pool.begin_with("BEGIN READ WRITE").await?;
+                tx.execute(sqlx::raw_sql("SELECT 1")).await?;
+                tx.rollback().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the SQLite database to `dest` (a file that must not exist)
+    /// with `VACUUM INTO`: one read transaction, so the copy is the database as of one
+    /// commit, while the server goes on serving and writing.
+    pub async fn sqlite_backup_into(&self, dest: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "VACUUM INTO is for SQLite; back PostgreSQL up with pg_dump".into(),
+            ));
+        }
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid("the backup path is not valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// True when the database holds anything a person entered: an account or an audit record.
+    pub async fn holds_data(&self) -> Result<bool, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT CAST((SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit_log) AS BIGINT)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count > 0)
+    }
+
+    /// The head of the audit chain: the last record's number and hash.
+    pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// A SQLite pragma's value, for checks and operations (`journal_mode` "wal",
+    /// `foreign_keys` "1", `synchronous` "2" for FULL).
     pub async fn sqlite_pragma(&self, pragma: &'static str) -> Result<String, StoreError> {
         use sqlx::Row;
         let sql = match pragma {
             "journal_mode" => "PRAGMA journal_mode",
             "foreign_keys" => "PRAGMA foreign_keys",
+            "synchronous" => "PRAGMA synchronous",
             _ => return Err(StoreError::Invalid("unknown pragma".into())),
         };
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
@@ -209,9 +398,16 @@ impl Store {
         }
     }
 
+    /// [`Store::lock_writer`], waiting at most the acquire timeout (then "unavailable").
+    async fn lock_writer_bounded(&self) -> Result<Option<OwnedMutexGuard<()>>, StoreError> {
+        tokio::time::timeout(self.acquire_timeout, self.lock_writer())
+            .await
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))
+    }
+
     /// Begins a state-changing transaction on behalf of `actor`.
     pub async fn begin_write(&self, actor: AuditActor) -> Result<WriteTx, StoreError> {
-        let guard = self.lock_writer().await;
+        let guard = self.lock_writer_bounded().await?;
         let tx = match self.backend {
             // IMMEDIATE takes the write lock up front, so a reader never has to upgrade and
             // fail with SQLITE_BUSY halfway through (another process, such as the CLI, may

@@ -85,6 +85,36 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// Every SHA-256 a row refers to: library files, decision PDFs, survey import files and
+    /// survey uploads waiting for their column mapping.
+    /// A stored blob outside this set is an orphan (see `EvidenceStore::sweep_orphan_blobs`);
+    /// a new table naming blobs must be added here.
+    pub async fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sha256 FROM evidence_files \
+             UNION SELECT decision_sha256 FROM periods WHERE decision_sha256 IS NOT NULL \
+             UNION SELECT sha256 FROM survey_import_jobs",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut referenced: std::collections::HashSet<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).map(|s| s.to_ascii_lowercase()))
+            .collect::<Result<_, _>>()?;
+        // A survey file uploaded but not yet mapped is held by its stash ("qid:sha256"), bound
+        // to its uploader; the sweep must not take it from under the mapping page.
+        let stashed = sqlx::query("SELECT payload FROM pending_imports WHERE kind = 'survey_upload'")
+            .fetch_all(self.pool())
+            .await?;
+        for row in &stashed {
+            let payload: String = row.try_get(0)?;
+            if let Some((_, sha)) = payload.split_once(':') {
+                referenced.insert(sha.to_ascii_lowercase());
+            }
+        }
+        Ok(referenced)
+    }
+
     pub async fn evidence_file(&self, id: i64) -> Result<EvidenceFile, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM evidence_files f WHERE f.id = $1"

@@ -22,7 +22,7 @@ pub mod units;
 pub mod users;
 
 pub use audit::{AuditActor, AuditEntry, AuditFilter, ChainReport};
-pub use db::{Backend, Store, WriteTx};
+pub use db::{Backend, Readiness, SqliteSync, Store, StoreOptions, WriteTx};
 pub use error::StoreError;
 
 /// Milliseconds since the Unix epoch: the one clock of the store.

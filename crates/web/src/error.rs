@@ -34,9 +34,18 @@ pub enum WebError {
     Conflict(String),
     #[error("too many requests")]
     TooManyRequests(String),
+    /// The database cannot be reached or is too busy for now: 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The disk (or the database's quota) is full: 507; nothing was saved.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+pub const RETRY_AFTER_SECONDS: &str = "5";
 
 impl From<StoreError> for WebError {
     fn from(err: StoreError) -> Self {
@@ -47,6 +56,8 @@ impl From<StoreError> for WebError {
             StoreError::Stale => WebError::Conflict(
                 "Dữ liệu đã được người khác thay đổi trong lúc bạn sửa. Hãy tải lại trang để xem giá trị mới nhất.".into(),
             ),
+            other if other.is_storage_full() => WebError::StorageFull(other.to_string()),
+            other if other.is_unavailable() => WebError::Unavailable(other.to_string()),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -71,6 +82,8 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +99,8 @@ impl WebError {
             WebError::NotFound => lang.t("error.not_found").into(),
             WebError::Csrf => lang.t("error.csrf").into(),
             WebError::Internal(_) => lang.t("error.internal").into(),
+            WebError::Unavailable(_) => lang.t("error.unavailable").into(),
+            WebError::StorageFull(_) => lang.t("error.storage_full").into(),
             WebError::LoginRequired { .. } | WebError::PasswordChangeRequired => String::new(),
         }
     }
@@ -110,12 +125,43 @@ impl IntoResponse for WebError {
                 return Redirect::to("/account/password").into_response();
             }
             WebError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            // Outages are the operator's business, logged once per request, but not bugs.
+            WebError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            WebError::StorageFull(cause) => tracing::error!(%cause, "storage full"),
             _ => {}
         }
         // The error page is rendered by the `error_pages` middleware, which knows the
         // request's language and user; here only the status and message are carried.
-        let mut response = self.status().into_response();
+        let mut response = match &self {
+            // Answered with their message even where no error page is rendered (probes, the
+            // API, a session that could not be loaded).
+            WebError::Unavailable(_) | WebError::StorageFull(_) => {
+                (self.status(), self.message(Lang::Vi)).into_response()
+            }
+            _ => self.status().into_response(),
+        };
+        self.add_headers(response.headers_mut());
         response.extensions_mut().insert(ErrorMessage::from(self));
+        response
+    }
+}
+
+impl WebError {
+    /// Headers an error response carries whatever its body: `Retry-After` on a 503.
+    pub fn add_headers(&self, headers: &mut axum::http::HeaderMap) {
+        if matches!(self, WebError::Unavailable(_)) {
+            headers.insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+    }
+
+    /// The error as JSON (`{"ok": false, "error": …}`), for a request that asked for JSON.
+    pub fn json_response(&self, lang: Lang) -> Response {
+        let body = serde_json::json!({ "ok": false, "error": self.message(lang) });
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        self.add_headers(response.headers_mut());
         response
     }
 }

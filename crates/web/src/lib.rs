@@ -9,12 +9,14 @@ pub mod config;
 pub mod error;
 pub mod evaluation;
 pub mod i18n;
+pub mod maintenance;
 pub mod notify;
 pub mod page;
 pub mod password;
 pub mod results;
 pub mod routes;
 pub mod security;
+pub mod server;
 pub mod shipped;
 pub mod survey_jobs;
 pub mod survey_scoring;
@@ -73,14 +75,22 @@ pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish.
+/// Serves `app` on `listener` with the default [`server::ServerLimits`] until `shutdown`
+/// resolves, then lets requests in flight finish (within the shutdown deadline).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, server::ServerLimits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit timeouts and limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: server::ServerLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, app(state), limits, shutdown).await
 }

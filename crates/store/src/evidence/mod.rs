@@ -384,7 +384,9 @@ impl EvidenceStore {
             let sha256_hex = hex::encode(hasher.finalize());
             let key = blob_key(&sha256_hex);
             let already_stored = self.head_exists(&key).await?;
-            if !already_stored {
+            if already_stored {
+                self.touch(&key);
+            } else {
                 let payload: PutPayload = pending.into_iter().collect();
                 self.objects
                     .put(&key, payload)
@@ -476,6 +478,7 @@ impl EvidenceStore {
         };
         if already_stored {
             self.delete_quietly(temp).await;
+            self.touch(key);
         }
         Ok(already_stored)
     }
@@ -526,6 +529,22 @@ impl EvidenceStore {
         Ok(keys)
     }
 
+    /// The SHA-256 of every stored blob (not the temporaries), sorted: what a backup copies.
+    pub async fn blob_shas(&self) -> Result<Vec<String>, EvidenceError> {
+        let mut shas: Vec<String> = self
+            .objects
+            .list(Some(&Path::from(BLOB_DIR)))
+            .try_filter_map(|meta| {
+                let sha = meta.location.filename().and_then(|f| parse_sha256(f).ok());
+                std::future::ready(Ok(sha))
+            })
+            .try_collect()
+            .await
+            .map_err(|e| EvidenceError::internal("listing blobs", e))?;
+        shas.sort();
+        Ok(shas)
+    }
+
     /// Deletes temporary uploads older than `older_than_ms` milliseconds (left by a crash);
     /// returns how many. On S3, also set a lifecycle rule aborting incomplete multipart uploads.
     pub async fn sweep_temporaries(&self, older_than_ms: i64) -> Result<usize, EvidenceError> {
@@ -542,6 +561,68 @@ impl EvidenceStore {
             self.delete_quietly(key).await;
         }
         Ok(stale.len())
+    }
+
+    /// Deletes blobs that no row refers to (`referenced` holds every SHA-256 the database
+    /// names) and that are older than `older_than_ms` milliseconds: what a crash between
+    /// storing a file and committing its row leaves behind. Returns how many.
+    ///
+    /// A blob found again by a new upload has its time refreshed first (local disk), and each
+    /// candidate's time is read again just before it is deleted, so a file being attached
+    /// right now is kept.
+    pub async fn sweep_orphan_blobs(
+        &self,
+        referenced: &std::collections::HashSet<String>,
+        older_than_ms: i64,
+    ) -> Result<usize, EvidenceError> {
+        let cutoff = crate::now_ms() - older_than_ms;
+        let candidates: Vec<Path> = self
+            .objects
+            .list(Some(&Path::from(BLOB_DIR)))
+            .try_filter(|meta| {
+                let sha = meta.location.filename().unwrap_or_default();
+                std::future::ready(
+                    meta.last_modified.timestamp_millis() < cutoff
+                        && parse_sha256(sha).is_ok_and(|sha| !referenced.contains(&sha)),
+                )
+            })
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(|e| EvidenceError::internal("listing blobs", e))?;
+        let mut deleted = 0;
+        for key in &candidates {
+            match self.objects.head(key).await {
+                Ok(meta) if meta.last_modified.timestamp_millis() < cutoff => {
+                    match self.objects.delete(key).await {
+                        Ok(()) => deleted += 1,
+                        Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => {
+                            tracing::warn!(%key, error = %e, "could not delete an orphan blob")
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Marks a blob as just used (local disk: its modification time), so that the orphan
+    /// sweep leaves it alone while its new row is being written.
+    fn touch(&self, key: &Path) {
+        if let Backend::Local { root } = &self.backend {
+            let path = key
+                .parts()
+                .fold(root.clone(), |p, part| p.join(part.as_ref()));
+            let touched = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+            if let Err(e) = touched {
+                tracing::warn!(path = %path.display(), error = %e, "could not refresh a blob's time");
+            }
+        }
     }
 
     async fn head_exists(&self, key: &Path) -> Result<bool, EvidenceError> {

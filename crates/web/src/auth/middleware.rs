@@ -65,8 +65,12 @@ pub async fn session_layer(
     let secure = state.config.secure_cookies;
     let mut set_cookies: Vec<String> = Vec::new();
 
+    let wants_json = asks_for_json(&headers);
     let (session, session_expired) = match load_session(&state, &headers).await {
         Ok(result) => result,
+        Err(err @ (WebError::Unavailable(_) | WebError::StorageFull(_))) if wants_json => {
+            return err.json_response(lang);
+        }
         Err(err) => return err.into_response(),
     };
     if session_expired {
@@ -126,7 +130,13 @@ pub async fn session_layer(
     };
 
     if let Some(ErrorMessage(err)) = response.extensions().get::<ErrorMessage>().cloned() {
-        response = crate::routes::render_error(&state, &ctx, &err);
+        response = match &*err {
+            // The autosave script reads JSON: a full disk or an outage must reach it as such.
+            WebError::Unavailable(_) | WebError::StorageFull(_) if wants_json => {
+                err.json_response(ctx.lang)
+            }
+            _ => crate::routes::render_error(&state, &ctx, &err),
+        };
     }
     let response_headers = response.headers_mut();
     for cookie in set_cookies {
@@ -135,6 +145,14 @@ pub async fn session_layer(
         }
     }
     response
+}
+
+/// True when the client asked for JSON (the autosave script does).
+fn asks_for_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
 }
 
 /// Loads the session named by the cookie; (None, true) when it existed but expired.

@@ -410,16 +410,20 @@ pub fn render_error(state: &AppState, ctx: &RequestCtx, err: &WebError) -> Respo
         WebError::Conflict(_) => "error.conflict_title",
         WebError::TooManyRequests(_) => "error.too_many_title",
         WebError::Internal(_) => "error.internal_title",
+        WebError::Unavailable(_) => "error.unavailable_title",
+        WebError::StorageFull(_) => "error.storage_full_title",
         _ => "error.bad_request_title",
     };
     let page = ErrorPage {
         p: Page::anonymous(state, ctx, title_key),
         message: err.message(ctx.lang),
     };
-    match page.render() {
+    let mut response = match page.render() {
         Ok(html) => (err.status(), Html(html)).into_response(),
         Err(_) => (err.status(), err.message(ctx.lang)).into_response(),
-    }
+    };
+    err.add_headers(response.headers_mut());
+    response
 }
 
 /// Renders a template into a 200 page, or an internal error.

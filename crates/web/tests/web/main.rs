@@ -18,5 +18,6 @@ mod http_survey_review;
 mod http_survey_setup;
 mod http_trust_results;
 mod http_trust_workflow;
+mod http_trust_ops;
 mod http_units;
 mod http_workflow;
