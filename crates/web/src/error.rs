@@ -34,6 +34,10 @@ pub enum WebError {
     Conflict(String),
     #[error("too many requests")]
     TooManyRequests(String),
+    /// A request refused with another 4xx (413 too large, 415 wrong type, 400 unreadable),
+    /// with the message saying what to fix.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -71,6 +75,7 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Rejected(status, _) => *status,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,7 +86,8 @@ impl WebError {
             WebError::BadRequest(m)
             | WebError::Conflict(m)
             | WebError::TooManyRequests(m)
-            | WebError::ForbiddenBecause(m) => m.clone(),
+            | WebError::ForbiddenBecause(m)
+            | WebError::Rejected(_, m) => m.clone(),
             WebError::Forbidden => lang.t("error.forbidden").into(),
             WebError::NotFound => lang.t("error.not_found").into(),
             WebError::Csrf => lang.t("error.csrf").into(),

@@ -16,5 +16,6 @@ mod http_survey_collect;
 mod http_survey_import;
 mod http_survey_review;
 mod http_survey_setup;
+mod http_trust_auth;
 mod http_units;
 mod http_workflow;
