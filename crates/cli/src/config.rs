@@ -121,6 +121,11 @@ pub struct ServeArgs {
     /// Hours after which a session ends, however active.
     #[arg(long, env = "PARINDEX_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: u64,
+    /// Reverse proxies (IP addresses or CIDR networks, comma-separated) whose
+    /// X-Forwarded-For header gives the client's address for login throttling; without
+    /// them the socket address is the client's and the header is ignored.
+    #[arg(long, env = "PARINDEX_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// An SMTP relay (plain SMTP, no TLS) for e-mail copies of notifications; none: in-app only.
     #[arg(long, env = "PARINDEX_SMTP_HOST")]
     pub smtp_host: Option<String>,
@@ -285,6 +290,8 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
         session_idle_timeout: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
         session_absolute_timeout: Duration::from_secs(args.session_max_hours.max(1) * 3600),
         max_upload_bytes: args.max_upload_mb.max(1).saturating_mul(1024 * 1024),
+        trusted_proxies: parindex_web::client_ip::IpNet::parse_list(&args.trusted_proxies)
+            .map_err(|e| format!("PARINDEX_TRUSTED_PROXIES: {e}"))?,
         ..WebConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.bind)

@@ -32,13 +32,10 @@ impl Points {
         self.0
     }
 
-    /// Parses user input, accepting a decimal comma ("1,25") or point ("1.25").
+    /// Parses user input exactly, accepting a decimal comma ("1,25") or point ("1.25"); see
+    /// [`parse_exact`] for what is refused.
     pub fn parse(input: &str) -> Option<Points> {
-        let normalized = input.trim().replace(',', ".");
-        if normalized.is_empty() {
-            return None;
-        }
-        normalized.parse::<Decimal>().ok().map(Points)
+        parse_exact(input).map(Points)
     }
 
     /// The stored form: thousandths of a point, or None when the value has finer precision
@@ -111,6 +108,36 @@ impl Points {
     pub fn checked_mul(self, factor: Decimal) -> Option<Points> {
         self.0.checked_mul(factor).map(Points)
     }
+}
+
+/// Parses a decimal typed by a person, exactly: an optional minus sign, digits, and
+/// optionally a decimal comma or point followed by digits ("12", "-0,5", "1.25"), with
+/// white space around it. Anything else is refused rather than guessed at: digit separators
+/// (`1_000`, `1.000,5`), exponents (`1E2`), a plus sign, a bare separator (`1.`, `.5`), and a
+/// value with more digits than a Decimal holds exactly (which plain parsing would round:
+/// 0,99999999999999999999999999999999 would become 1).
+pub fn parse_exact(input: &str) -> Option<Decimal> {
+    let text = input.trim();
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once([',', '.']) {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    Decimal::from_str_exact(&text.replace(',', ".")).ok()
+}
+
+/// Parses a whole, non-negative count typed by a person: digits only ("12"), with white
+/// space around it; no sign, separator or exponent.
+pub fn parse_count(input: &str) -> Option<u64> {
+    let text = input.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// A percentage (already × 100) as published: 2 decimals, half-up, decimal comma, "%"
@@ -272,11 +299,7 @@ pub mod exact {
     /// Parses "1,25", "1.25", " 2 " exactly; None for anything else (including values with
     /// more digits than a Decimal holds, which would otherwise be rounded silently).
     pub fn parse_text(input: &str) -> Option<Decimal> {
-        let normalized = input.trim().replace(',', ".");
-        if normalized.is_empty() {
-            return None;
-        }
-        Decimal::from_str_exact(&normalized).ok()
+        super::parse_exact(input)
     }
 
     struct ExactVisitor;

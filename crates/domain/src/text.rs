@@ -1,4 +1,5 @@
-//! Vietnamese text conventions: diacritic-insensitive search folding, dd/mm/yyyy dates.
+//! Vietnamese text conventions: diacritic-insensitive search folding, dd/mm/yyyy dates, and
+//! the characters a name may not hold.
 
 use time::Date;
 
@@ -54,6 +55,31 @@ fn fold_char(ch: char) -> char {
         }
     }
     ch
+}
+
+/// A bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069), a zero-width
+/// character (U+200B–U+200D, U+2060, U+FEFF) or a direction mark (U+200E, U+200F): invisible
+/// characters that make a name read differently from what it is ("Sở Tư pháp" that sorts,
+/// searches or copies as something else, or text that displays reversed).
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// Why `input` cannot be a name or a title (one line of visible text), if it cannot: a
+/// control character (tabs and line breaks included), or an invisible format character.
+pub fn name_problem(input: &str) -> Option<&'static str> {
+    if input.chars().any(char::is_control) {
+        return Some("Tên chứa ký tự điều khiển (ví dụ NUL, tab hoặc xuống dòng), không được phép");
+    }
+    if input.chars().any(is_invisible_format) {
+        return Some(
+            "Tên chứa ký tự vô hình (ký tự độ rộng bằng 0 hoặc ký tự đảo chiều văn bản), không được phép",
+        );
+    }
+    None
 }
 
 /// Formats a date the Vietnamese way: 06/09/2021.
@@ -114,6 +140,17 @@ mod tests {
         assert!(
             fold_for_search("Cải cách thủ tục hành chính").contains(&fold_for_search("thu tuc"))
         );
+    }
+
+    #[test]
+    fn names_refuse_controls_and_invisible_characters() {
+        assert_eq!(name_problem("Sở Tư pháp"), None);
+        assert!(name_problem("Sở\u{0}Tư pháp").is_some());
+        assert!(name_problem("Sở\tTư pháp").is_some());
+        assert!(name_problem("Sở \u{202E}pháp").is_some());
+        assert!(name_problem("Sở\u{200B}Tư").is_some());
+        assert!(name_problem("\u{FEFF}Sở").is_some());
+        assert!(name_problem("Sở\u{2066}Tư").is_some());
     }
 
     #[test]

@@ -51,7 +51,8 @@ impl GroupCode {
     }
 }
 
-/// A unit's official Vietnamese name: 2–255 characters, no control characters.
+/// A unit's official Vietnamese name: 2–255 characters, no control characters, no invisible
+/// format characters (see [`crate::text::name_problem`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitName(String);
 
@@ -66,6 +67,9 @@ impl UnitName {
 
 /// Validates a display name (units, groups, people).
 pub fn parse_name(input: &str, field: &'static str) -> Result<String, InvalidInput> {
+    if let Some(problem) = crate::text::name_problem(input.trim()) {
+        return Err(InvalidInput::new(field, problem));
+    }
     let name = input.split_whitespace().collect::<Vec<_>>().join(" ");
     let len = name.chars().count();
     if len < 2 {

@@ -438,3 +438,60 @@ proptest! {
         }
     }
 }
+
+/// Issue 10, point 9: facts are parsed exactly, never rounded or guessed at.
+#[test]
+fn facts_are_parsed_exactly() {
+    use parindex_domain::points::{parse_count, parse_exact};
+    // Plain decimals, with a comma or a point, are taken exactly.
+    assert_eq!(parse_exact("12"), Some(Decimal::from(12)));
+    assert_eq!(parse_exact(" 0,5 "), Some(Decimal::new(5, 1)));
+    assert_eq!(parse_exact("-1.25"), Some(Decimal::new(-125, 2)));
+    assert_eq!(parse_exact("0.999999"), Some(Decimal::new(999_999, 6)));
+    // Too many digits for a Decimal: refused, not rounded to 1.
+    assert_eq!(parse_exact("0.99999999999999999999999999999999"), None);
+    assert_eq!(Points::parse("0.99999999999999999999999999999999"), None);
+    // Separators, exponents, signs and bare points: refused.
+    for bad in [
+        "1_000", "1E2", "1e2", "+1", "1.", ".5", "1.000,5", "1,000.5", "0x10", "", " ", "1 000",
+        "--1", "١٢",
+    ] {
+        assert_eq!(parse_exact(bad), None, "{bad:?}");
+        assert_eq!(Points::parse(bad), None, "{bad:?}");
+    }
+    assert_eq!(parse_count(" 12 "), Some(12));
+    for bad in ["+1", "1_000", "1E2", "1.0", "-1", "", "1,5"] {
+        assert_eq!(parse_count(bad), None, "{bad:?}");
+    }
+    // A fact past the allowed decimals is refused by the rule, never rounded into a score.
+    let rule = RuleSpec::Proportional {
+        counted: String::new(),
+        zero_of_zero: ZeroOfZero::Zero,
+    };
+    let input = LeafInput::Ratio {
+        numerator: parse_exact("0,9999999").unwrap(),
+        denominator: Decimal::ONE,
+    };
+    assert!(
+        rule.check_input(Points::from_int(1), false, &input)
+            .is_err()
+    );
+}
+
+proptest! {
+    /// Any decimal written plainly parses back to exactly itself.
+    #[test]
+    fn plain_decimals_parse_back_exactly(units in -1_000_000_000_000i64..1_000_000_000_000, scale in 0u32..=6) {
+        let value = Decimal::new(units, scale);
+        let text = value.to_string();
+        prop_assert_eq!(parindex_domain::points::parse_exact(&text), Some(value));
+        prop_assert_eq!(parindex_domain::points::parse_exact(&text.replace('.', ",")), Some(value));
+    }
+
+    /// Text with an exponent or a digit separator never parses.
+    #[test]
+    fn exponents_and_separators_never_parse(a in 0u32..100_000, b in 0u32..100, sep in prop::sample::select(vec!["e", "E", "_", "e+", "E-"])) {
+        let text = format!("{a}{sep}{b}");
+        prop_assert_eq!(parindex_domain::points::parse_exact(&text), None);
+    }
+}

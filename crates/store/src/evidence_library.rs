@@ -103,9 +103,10 @@ impl Store {
             .collect::<Result<_, _>>()?;
         // A survey file uploaded but not yet mapped is held by its stash ("qid:sha256"), bound
         // to its uploader; the sweep must not take it from under the mapping page.
-        let stashed = sqlx::query("SELECT payload FROM pending_imports WHERE kind = 'survey_upload'")
-            .fetch_all(self.pool())
-            .await?;
+        let stashed =
+            sqlx::query("SELECT payload FROM pending_imports WHERE kind = 'survey_upload'")
+                .fetch_all(self.pool())
+                .await?;
         for row in &stashed {
             let payload: String = row.try_get(0)?;
             if let Some((_, sha)) = payload.split_once(':') {

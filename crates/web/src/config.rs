@@ -19,11 +19,20 @@ pub struct WebConfig {
     pub session_idle_timeout: Duration,
     /// A session this old is ended, however active.
     pub session_absolute_timeout: Duration,
-    /// Failed logins per account within the window before the account is throttled.
+    /// Failed logins per account within the window before delays start for the account.
     pub login_max_failures_per_account: i64,
-    /// Failed logins per IP address within the window before the address is throttled.
+    /// Failed logins per IP address within the window before delays start for the address.
     pub login_max_failures_per_ip: i64,
+    /// How long a failed login is remembered.
     pub login_failure_window: Duration,
+    /// The wait after the first failure past the free ones; it doubles with each further
+    /// failure (never a lockout: the right password works once the wait has passed).
+    pub login_delay_base: Duration,
+    /// The longest wait between two attempts of a throttled account or address.
+    pub login_delay_max: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address
+    /// (`PARINDEX_TRUSTED_PROXIES`); empty: the socket address is the client's.
+    pub trusted_proxies: Vec<crate::client_ip::IpNet>,
     /// Largest request body for ordinary forms and imports.
     pub max_body_bytes: usize,
     /// A request taking longer is answered 408 (evidence uploads have their own, longer limit).
@@ -32,6 +41,16 @@ pub struct WebConfig {
     pub max_upload_bytes: u64,
     /// How long an evidence upload may take.
     pub upload_timeout: Duration,
+}
+
+impl WebConfig {
+    /// The login delay policy, in the store's terms.
+    pub fn login_delays(&self) -> parindex_store::throttle::DelayPolicy {
+        parindex_store::throttle::DelayPolicy {
+            base_ms: i64::try_from(self.login_delay_base.as_millis()).unwrap_or(i64::MAX),
+            max_ms: i64::try_from(self.login_delay_max.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -45,7 +64,10 @@ impl Default for WebConfig {
             session_absolute_timeout: Duration::from_secs(12 * 3600),
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
-            login_failure_window: Duration::from_secs(15 * 60),
+            login_failure_window: Duration::from_secs(3600),
+            login_delay_base: Duration::from_secs(2),
+            login_delay_max: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
             max_upload_bytes: 100 * 1024 * 1024,

@@ -40,6 +40,10 @@ pub enum WebError {
     /// The disk (or the database's quota) is full: 507; nothing was saved.
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// A request refused with another 4xx (413 too large, 415 wrong type, 400 unreadable),
+    /// with the message saying what to fix.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -84,6 +88,7 @@ impl WebError {
             WebError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+            WebError::Rejected(status, _) => *status,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,7 +99,8 @@ impl WebError {
             WebError::BadRequest(m)
             | WebError::Conflict(m)
             | WebError::TooManyRequests(m)
-            | WebError::ForbiddenBecause(m) => m.clone(),
+            | WebError::ForbiddenBecause(m)
+            | WebError::Rejected(_, m) => m.clone(),
             WebError::Forbidden => lang.t("error.forbidden").into(),
             WebError::NotFound => lang.t("error.not_found").into(),
             WebError::Csrf => lang.t("error.csrf").into(),

@@ -5,9 +5,12 @@
 //! authorize with `parindex_domain::authz`, call the store, render).
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod evaluation;
+pub mod extract;
+pub mod guard;
 pub mod i18n;
 pub mod maintenance;
 pub mod notify;

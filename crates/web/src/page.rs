@@ -225,19 +225,31 @@ pub fn url_encode(value: &str) -> String {
     out
 }
 
-/// A redirect target from user input, kept only if it is a local path (no open redirect).
+/// A redirect target from user input, kept only if it is a path on this site (no open
+/// redirect). Browsers drop tabs and line breaks from a URL and read `\\` as `/`, so
+/// `/\t/evil.example` or `/\\evil.example` would leave the site as `//evil.example`: any
+/// control character, any white space and any backslash refuses the target, as does a second
+/// leading slash. A refused target becomes `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.contains("://") =>
-        {
-            n.to_owned()
-        }
+        Some(n) if is_local_path(n) => n.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    n.starts_with('/')
+        && !n.starts_with("//")
+        && n.len() <= 2048
+        && !n
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || is_invisible(c))
+        && !n.contains("://")
+}
+
+/// Format characters a browser may ignore in a URL (zero-width, direction marks).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Vietnam keeps UTC+7 all year.
@@ -292,6 +304,10 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_next(Some("/ /evil")), "/");
+        assert_eq!(safe_next(Some("/periods/1")), "/periods/1");
         assert_eq!(safe_next(None), "/");
     }
 

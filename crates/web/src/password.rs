@@ -1,5 +1,6 @@
 //! Password hashing with argon2id (OWASP's recommended parameters, the crate's defaults).
 //! Hashing is CPU-heavy by design, so it runs on the blocking pool, off the async workers.
+//! And the strength check of a new password, with the zxcvbn estimator.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -41,6 +42,57 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, We
 /// A valid argon2id hash of a random string, with the default parameters.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Xq8b3XcSi0Qm2lG4m3XlzXqJj0cH7i8Wv4h8Zc1yLs";
 
+/// The lowest zxcvbn score (0–4) a new password may have: 3 is "safely unguessable:
+/// moderate protection from an offline slow-hash scenario".
+pub const MIN_STRENGTH: u8 = 3;
+
+/// Words zxcvbn's English dictionaries lack but that a guesser here tries first: "password"
+/// in Vietnamese, the product, the field, the province's places, common Vietnamese phrases
+/// found in breached password lists. They are scored like the account's own name.
+const LOCAL_WORDS: &[&str] = &[
+    "matkhau",
+    "mat-khau",
+    "mk",
+    "parindex",
+    "cchc",
+    "caicach",
+    "hanhchinh",
+    "caicachhanhchinh",
+    "chiso",
+    "quantri",
+    "admin",
+    "thuky",
+    "canbo",
+    "vietnam",
+    "hanoi",
+    "saigon",
+    "hochiminh",
+    "daklak",
+    "buonmathuot",
+    "anhyeuem",
+    "emyeuanh",
+    "yeuem",
+    "xinchao",
+    "iloveyou",
+];
+
+/// Why a new password is too easy to guess, if it is: zxcvbn's estimate below
+/// [`MIN_STRENGTH`], counting common and breached passwords, words, names, dates, keyboard
+/// patterns, repeats, and the `user_inputs` (the account's own name and username).
+pub fn weakness(password: &str, user_inputs: &[&str]) -> Option<String> {
+    let inputs: Vec<&str> = user_inputs
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .chain(user_inputs.iter().copied())
+        .chain(LOCAL_WORDS.iter().copied())
+        .collect();
+    let score = u8::from(zxcvbn::zxcvbn(password, &inputs).score());
+    (score < MIN_STRENGTH).then(|| {
+        "Mật khẩu quá dễ đoán (giống mật khẩu phổ biến hoặc đã bị lộ, từ thông dụng, tên, ngày tháng, chuỗi lặp hay phím liền nhau). Hãy dùng một cụm dài hơn gồm nhiều từ không liên quan, ví dụ «Cay-bang-mua-thu-1987»."
+            .to_owned()
+    })
+}
+
 /// A random password a person can type from a printout: 4 groups of 4 letters and digits,
 /// without look-alikes (0/O, 1/l/I).
 pub fn generate_password() -> String {
@@ -72,6 +124,28 @@ mod tests {
         );
         assert!(!verify("hoa-sen-2026".into(), Some(h)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn common_and_breached_patterns_are_weak() {
+        for weak in [
+            "Password123!",
+            "Matkhau@123",
+            "qwerty123456",
+            "P@ssw0rd2026",
+            "Admin@123456",
+            "abc123456789",
+            "Mat-khau-2026",
+            "Anhyeuem-2026",
+        ] {
+            assert!(
+                weakness(weak, &["thuky", "Người thử thuky"]).is_some(),
+                "{weak}"
+            );
+        }
+        assert!(weakness("Cay-bang-mua-thu-1987", &["thuky"]).is_none());
+        assert!(weakness("Hoa-mai-2027", &["canbo.stp"]).is_none());
+        assert!(weakness(&generate_password(), &["thuky"]).is_none());
     }
 
     #[test]

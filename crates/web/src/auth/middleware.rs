@@ -30,6 +30,13 @@ pub struct SessionInfo {
     pub unread_notifications: i64,
 }
 
+impl SessionInfo {
+    /// Every unit any of the person's grants is bound to, whatever the role in use.
+    pub fn own_units(&self) -> Vec<i64> {
+        self.grants.iter().filter_map(|g| g.unit_id).collect()
+    }
+}
+
 /// Per-request context every handler and template can use.
 #[derive(Debug, Clone)]
 pub struct RequestCtx {
@@ -65,7 +72,7 @@ pub async fn session_layer(
     let secure = state.config.secure_cookies;
     let mut set_cookies: Vec<String> = Vec::new();
 
-    let wants_json = asks_for_json(&headers);
+    let wants_json = crate::extract::wants_json(&headers, request.uri().path());
     let (session, session_expired) = match load_session(&state, &headers).await {
         Ok(result) => result,
         Err(err @ (WebError::Unavailable(_) | WebError::StorageFull(_))) if wants_json => {
@@ -119,23 +126,27 @@ pub async fn session_layer(
             *request.method(),
             Method::GET | Method::HEAD | Method::OPTIONS
         ) {
-            let (checked, ok) = check_csrf(request, &csrf, state.config.max_body_bytes).await;
-            if !ok {
-                break 'handled WebError::Csrf.into_response();
+            request = match check_csrf(request, &csrf, state.config.max_body_bytes).await {
+                Ok(checked) => checked,
+                Err(refused) => break 'handled refused.into_response(),
+            };
+            // Authorization before the form is read: a role that may never do what the route
+            // does is refused here, whatever its body holds (see crate::guard).
+            if let Some(s) = &session
+                && let Err(refused) = crate::guard::check(request.method(), &path, s)
+            {
+                break 'handled refused.into_response();
             }
-            request = checked;
         }
         request.extensions_mut().insert(ctx.clone());
         next.run(request).await
     };
 
     if let Some(ErrorMessage(err)) = response.extensions().get::<ErrorMessage>().cloned() {
-        response = match &*err {
-            // The autosave script reads JSON: a full disk or an outage must reach it as such.
-            WebError::Unavailable(_) | WebError::StorageFull(_) if wants_json => {
-                err.json_response(ctx.lang)
-            }
-            _ => crate::routes::render_error(&state, &ctx, &err),
+        response = if crate::extract::wants_json(&headers, &path) {
+            crate::extract::json_error(&err, ctx.lang)
+        } else {
+            crate::routes::render_error(&state, &ctx, &err)
         };
     }
     let response_headers = response.headers_mut();
@@ -145,14 +156,6 @@ pub async fn session_layer(
         }
     }
     response
-}
-
-/// True when the client asked for JSON (the autosave script does).
-fn asks_for_json(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
 }
 
 /// Loads the session named by the cookie; (None, true) when it existed but expired.
@@ -203,40 +206,63 @@ async fn load_session(
 }
 
 /// Checks the CSRF token of a state-changing request. The token may come in the
-/// `X-CSRF-Token` header (scripts), the `csrf` query parameter (multipart uploads) or the
-/// `csrf` field of an urlencoded form, which is buffered and handed on intact.
-async fn check_csrf(request: Request, expected: &str, limit: usize) -> (Request, bool) {
+/// `X-CSRF-Token` header (scripts), the `csrf` field of an urlencoded form, which is buffered
+/// and handed on intact, or, for multipart uploads only, the `csrf` query parameter (the
+/// upload is streamed, so its body cannot be read first). A token in the query of any other
+/// request is not taken: a URL ends up in logs, histories and Referer headers, and a form
+/// must carry its token in its body. A body over `limit` is refused as too large (413), not
+/// as an expired form.
+async fn check_csrf(request: Request, expected: &str, limit: usize) -> Result<Request, WebError> {
+    let refused = || Err(WebError::Csrf);
     if let Some(token) = request
         .headers()
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
-        let ok = super::same_secret(token, expected);
-        return (request, ok);
+        return if super::same_secret(token, expected) {
+            Ok(request)
+        } else {
+            refused()
+        };
     }
-    if let Some(query) = request.uri().query() {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-        if let Some((_, token)) = pairs.iter().find(|(k, _)| k == "csrf") {
-            let ok = super::same_secret(token, expected);
-            return (request, ok);
-        }
-    }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return (request, false);
+        .unwrap_or("")
+        .to_owned();
+    if content_type.starts_with("multipart/form-data") {
+        let query = request.uri().query().unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let ok = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .is_some_and(|(_, token)| super::same_secret(token, expected));
+        return if ok { Ok(request) } else { refused() };
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return refused();
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(crate::extract::too_large(limit));
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return (Request::from_parts(parts, Body::empty()), false);
+        return Err(crate::extract::too_large(limit));
     };
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let ok = pairs
         .iter()
         .find(|(k, _)| k == "csrf")
         .is_some_and(|(_, token)| super::same_secret(token, expected));
-    (Request::from_parts(parts, Body::from(bytes)), ok)
+    if ok {
+        Ok(Request::from_parts(parts, Body::from(bytes)))
+    } else {
+        refused()
+    }
 }

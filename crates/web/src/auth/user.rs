@@ -26,12 +26,7 @@ impl CurrentUser {
         Ok(Actor {
             user_id: self.session.user.id,
             grant: grant.grant(),
-            own_units: self
-                .session
-                .grants
-                .iter()
-                .filter_map(|g| g.unit_id)
-                .collect(),
+            own_units: self.session.own_units(),
         })
     }
 

@@ -3,18 +3,18 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::{NewPassword, Username};
 use parindex_store::AuditActor;
 use parindex_store::sessions::SessionRecord;
-use parindex_store::throttle::ThrottleKey;
+use parindex_store::throttle::{Reservation, ThrottleKey};
 use serde::Deserialize;
 
 use crate::auth::{CurrentUser, RequestCtx, cookies, random_token, token_hash};
 use crate::error::WebError;
+use crate::extract::{Form, Path, Query};
 use crate::page::{Page, datetime_vi, safe_next};
 use crate::{AppState, password};
 
@@ -62,7 +62,8 @@ pub struct LoginForm {
 }
 
 /// Logs in. Bad user, bad password and disabled account get one generic message; failures
-/// are counted per account and per IP, and past the limit the login is refused for a while.
+/// are counted per account and per client address, and past the free ones each attempt must
+/// wait a growing delay (never a lockout; see parindex_store::throttle).
 pub async fn login(
     State(state): State<AppState>,
     ctx: RequestCtx,
@@ -75,7 +76,7 @@ pub async fn login(
     let window_start = now - cfg.login_failure_window.as_millis() as i64;
     let typed = form.username.trim().to_lowercase();
     let account_key = format!("user:{typed}");
-    let ip_key = format!("ip:{}", addr.ip());
+    let client = crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies);
     let next = safe_next(form.next.as_deref());
     let page = |error: String| LoginPage {
         p: Page::anonymous(&state, &ctx, "login.title"),
@@ -88,27 +89,23 @@ pub async fn login(
 
     // The attempt is recorded before the password is checked, so parallel guesses cannot
     // all slip under the limit (see parindex_store::throttle).
-    let keys = [
-        ThrottleKey {
-            key: account_key.clone(),
-            limit: cfg.login_max_failures_per_account,
-        },
-        ThrottleKey {
-            key: ip_key,
-            limit: cfg.login_max_failures_per_ip,
-        },
-    ];
-    let Some(attempt) = state
+    let keys = throttle_keys(cfg, &account_key, client);
+    let attempt = match state
         .store
-        .reserve_login_attempt(&keys, now, window_start)
+        .reserve_login_attempt(&keys, cfg.login_delays(), now, window_start)
         .await?
-    else {
-        let minutes = cfg.login_failure_window.as_secs() / 60;
-        let message = ctx
-            .lang
-            .t("login.throttled")
-            .replace("{minutes}", &minutes.to_string());
-        return super::render_status(StatusCode::TOO_MANY_REQUESTS, &page(message));
+    {
+        Reservation::Allowed(attempt) => attempt,
+        Reservation::Wait(ms) => {
+            let message = ctx
+                .lang
+                .t("login.throttled")
+                .replace("{wait}", &wait_text(ctx.lang, ms));
+            return throttled(
+                super::render_status(StatusCode::TOO_MANY_REQUESTS, &page(message))?,
+                ms,
+            );
+        }
     };
 
     let account = match Username::parse(&typed) {
@@ -140,7 +137,7 @@ pub async fn login(
         csrf_token: random_token(),
         active_role_id: grants.first().map(|g| g.id),
         locale: ctx.lang.code().into(),
-        ip: Some(addr.ip().to_string()),
+        ip: Some(client.to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -170,6 +167,45 @@ pub async fn login(
         &mut response,
         &cookies::set(cookies::SESSION, &token, cfg.secure_cookies, None),
     );
+    Ok(response)
+}
+
+/// The two throttle buckets of an attempt: the account, and the client's address.
+fn throttle_keys(
+    cfg: &crate::WebConfig,
+    account_key: &str,
+    client: std::net::IpAddr,
+) -> [ThrottleKey; 2] {
+    [
+        ThrottleKey {
+            key: account_key.to_owned(),
+            limit: cfg.login_max_failures_per_account,
+        },
+        ThrottleKey {
+            key: format!("ip:{client}"),
+            limit: cfg.login_max_failures_per_ip,
+        },
+    ]
+}
+
+/// A wait in words, rounded up: "3 giây", "2 phút".
+fn wait_text(lang: crate::i18n::Lang, ms: i64) -> String {
+    let seconds = (ms.max(1) + 999) / 1000;
+    if seconds < 60 {
+        lang.t("login.wait_seconds")
+            .replace("{n}", &seconds.to_string())
+    } else {
+        lang.t("login.wait_minutes")
+            .replace("{n}", &((seconds + 59) / 60).to_string())
+    }
+}
+
+/// Adds `Retry-After` to a throttled answer.
+fn throttled(mut response: Response, ms: i64) -> Result<Response, WebError> {
+    let seconds = (ms.max(1) + 999) / 1000;
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     Ok(response)
 }
 
@@ -306,14 +342,19 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
+/// Changes the user's own password. A wrong current password counts as a failed login of
+/// the account (and of the client's address): a stolen session cannot be used to guess the
+/// password faster than the login form allows.
 pub async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let fail = |message: String| {
+    let fail = |status: StatusCode, message: String| {
         super::render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &PasswordPage {
                 forced: user.session.user.must_change_password,
                 p: Page::for_user(&state, &user, "password.title"),
@@ -321,10 +362,40 @@ pub async fn change_password(
             },
         )
     };
+    let cfg = &state.config;
+    let now = parindex_store::now_ms();
+    let window_start = now - cfg.login_failure_window.as_millis() as i64;
+    let account_key = format!("user:{}", user.session.user.username);
+    let client = crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies);
+    let keys = throttle_keys(cfg, &account_key, client);
+    let attempt = match state
+        .store
+        .reserve_login_attempt(&keys, cfg.login_delays(), now, window_start)
+        .await?
+    {
+        Reservation::Allowed(attempt) => attempt,
+        Reservation::Wait(ms) => {
+            let message = user
+                .ctx
+                .lang
+                .t("password.throttled")
+                .replace("{wait}", &wait_text(user.ctx.lang, ms));
+            return throttled(fail(StatusCode::TOO_MANY_REQUESTS, message)?, ms);
+        }
+    };
     let stored = state.store.password_hash(user.user_id()).await?;
     if !password::verify(form.current_password.clone(), Some(stored)).await? {
-        return fail(user.ctx.lang.t("password.wrong_current").into());
+        // The recorded attempt stays: it is this failure.
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            user.ctx.lang.t("password.wrong_current").into(),
+        );
     }
+    state
+        .store
+        .login_succeeded(&attempt, &account_key, window_start)
+        .await?;
+    let fail = |message: String| fail(StatusCode::UNPROCESSABLE_ENTITY, message);
     if form.new_password != form.confirm_password {
         return fail(user.ctx.lang.t("password.mismatch").into());
     }
@@ -335,6 +406,10 @@ pub async fn change_password(
         Ok(p) => p,
         Err(e) => return fail(e.message),
     };
+    let me = &user.session.user;
+    if let Some(message) = password::weakness(new.expose(), &[&me.username, &me.full_name]) {
+        return fail(message);
+    }
     let hash = password::hash(new.expose().to_owned()).await?;
     let mut tx = state.store.begin_write(user.audit_actor()).await?;
     tx.set_password(user.user_id(), &hash, false, Some(&user.session.token_hash))

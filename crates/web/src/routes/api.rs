@@ -3,7 +3,7 @@
 //! (published periods, published sets); anything else answers 404 with a JSON error.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use parindex_store::index_sets::{SetStatus, StoredIndexSet};
@@ -13,6 +13,7 @@ use super::results::open_data_json;
 use crate::AppState;
 use crate::error::WebError;
 use crate::evaluation::stage_of;
+use crate::extract::Path;
 use crate::results::{Audience, PeriodResults};
 
 /// An API error: its status and a JSON body `{"error": "…"}`; 500s are logged, not detailed.
@@ -38,7 +39,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(%detail, "api error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Lỗi máy chủ.".to_owned())
             }
-            other => (other.status(), other.to_string()),
+            other => (other.status(), other.message(crate::i18n::Lang::default())),
         };
         (status, Json(json!({ "error": message }))).into_response()
     }

@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::appraisal::{
@@ -28,6 +27,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::evaluation::{UnitEvaluation, is_assigned, is_self_assessed};
+use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, datetime_vi};
 
 /// A refusal of the workflow as an error: a missing remark or a cap is the user's input to

@@ -1,8 +1,9 @@
 //! Static assets compiled into the binary: our own CSS and small JS, no third-party code.
 
-use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::extract::Path;
 
 const APP_CSS: &str = include_str!("../static/app.css");
 const APP_JS: &str = include_str!("../static/app.js");

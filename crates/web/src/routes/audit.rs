@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use parindex_domain::Action;
 use parindex_domain::text::parse_date_vi;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::Query;
 use crate::page::{Page, day_start_ms, url_encode};
 
 const PAGE_SIZE: i64 = 100;

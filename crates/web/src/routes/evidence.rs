@@ -2,9 +2,8 @@
 //! type-sniffed, content-addressed), citing them on leaves with a section or page reference,
 //! and downloading or viewing them with safe headers, for the people allowed to see them.
 
-use axum::Form;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Multipart, Path, Query};
 
 /// Refuses a write on a unit's sheet once the appraisal started, outside its window, or after
 /// submission. The store checks again inside the write ([`super::self_assessment::claim`]).

@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::appraisal::{Stage, check_external_write};
@@ -24,6 +23,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::evaluation::{LoadedSet, external_provider, stage_of};
+use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, datetime_vi};
 
 /// The provenance source of a value typed on the matrix page.

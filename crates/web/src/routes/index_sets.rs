@@ -3,8 +3,7 @@
 //! published set is immutable (the store refuses, whatever the page sends).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::index_set::{CodeMapping, NodeDoc, SetDiff, diff_with, level_name_vi};
@@ -17,6 +16,7 @@ use super::account::OkQuery;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, datetime_vi};
 
 // ----- shared helpers -----

@@ -382,7 +382,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/index-sets/{id}", get(api::index_set))
         .merge(uploads)
         .merge(pages)
-        .layer(axum::middleware::from_fn(crate::security::headers_layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::headers_layer,
+        ))
         .layer(axum::middleware::from_fn(survey_collect::public_headers))
         .layer(TraceLayer::new_for_http().make_span_with(survey_collect::RedactedSpan))
         .layer(PropagateRequestIdLayer::x_request_id())

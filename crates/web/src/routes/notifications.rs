@@ -2,12 +2,13 @@
 //! to what it is about; marking one or all read. Read state is view state, not audited.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::Path;
 use crate::page::{Page, datetime_vi, safe_next};
 
 /// How many notifications the page shows.

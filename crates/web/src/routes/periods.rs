@@ -3,8 +3,7 @@
 //! per-unit extensions and reopenings, each with its reason.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::text::parse_date_vi;
@@ -19,6 +18,7 @@ use super::account::OkQuery;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Path, Query};
 use crate::page::{Page, day_start_ms};
 
 /// The last millisecond of a Vietnamese calendar day: a deadline "on 30/11" runs to its end.

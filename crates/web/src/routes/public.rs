@@ -4,7 +4,7 @@
 //! reachable: anything else answers 404, whoever asks.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use parindex_domain::Points;
 use parindex_domain::appraisal::Stage;
@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::auth::RequestCtx;
 use crate::error::WebError;
 use crate::evaluation::stage_of;
+use crate::extract::{Path, Query};
 use crate::page::Page;
 use crate::results::{Audience, PeriodResults};
 

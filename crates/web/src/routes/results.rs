@@ -4,7 +4,7 @@
 //! API (`routes::api`) draw on the same loader, `crate::results`.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use parindex_domain::Action;
@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Path, Query};
 use crate::i18n::Lang;
 use crate::page::Page;
 use crate::results::{Audience, GroupResults, Mark, PeriodResults, UnitResult, node_figures};

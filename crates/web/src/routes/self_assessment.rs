@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use parindex_domain::rules::{LeafInput, LeafSource, RuleSpec};
@@ -19,6 +18,7 @@ use super::account::OkQuery;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Path, Query};
 use crate::page::{Page, datetime_vi};
 
 /// Everything a sheet needs, loaded once per request.
@@ -654,7 +654,7 @@ pub(crate) fn parse_input(
             return Err(format!("Chưa nhập {label}"));
         }
         Points::parse(text).map(|p| p.value()).ok_or_else(|| {
-            format!("{label} «{text}» không phải là số (dùng dấu phẩy thập phân, ví dụ 12,5)")
+            format!("{label} «{text}» không phải là số viết đúng dạng (chỉ gồm chữ số và một dấu phẩy thập phân, ví dụ 12,5; không dùng dấu phân cách hàng nghìn, số mũ, hay quá 28 chữ số)")
         })
     };
     match rule {
@@ -671,9 +671,11 @@ pub(crate) fn parse_input(
         }),
         RuleSpec::CountTiered { .. } | RuleSpec::Deduction { .. } => {
             let text = field("count");
-            text.parse::<u64>()
+            parindex_domain::points::parse_count(text)
                 .map(LeafInput::Count)
-                .map_err(|_| format!("Số lượng «{text}» phải là số nguyên không âm"))
+                .ok_or_else(|| {
+                    format!("Số lượng «{text}» phải là số nguyên không âm, chỉ gồm chữ số")
+                })
         }
         RuleSpec::Formula { variables, .. } => {
             let mut vars = BTreeMap::new();

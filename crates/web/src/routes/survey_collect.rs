@@ -7,8 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -23,6 +22,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx};
 use crate::error::WebError;
+use crate::extract::{Form, FormList, Path, Query};
 use crate::i18n::Lang;
 use crate::page::{Page, datetime_vi};
 
@@ -738,7 +738,7 @@ pub async fn public_save(
     State(state): State<AppState>,
     ctx: RequestCtx,
     Path(token): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    FormList(fields): FormList,
 ) -> Result<Response, WebError> {
     let (link, survey, units) = match gate(&state, &token).await? {
         Gate::Open(open) => *open,
@@ -981,7 +981,7 @@ pub async fn paper_save(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(qid): Path<i64>,
-    Form(fields): Form<Vec<(String, String)>>,
+    FormList(fields): FormList,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageSurvey)?;
     let survey = load_survey(&state, qid).await?;

@@ -4,8 +4,7 @@
 //! refused file, every bad row with its reason.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
@@ -18,6 +17,7 @@ use parindex_store::survey::{ImportJob, Questionnaire};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{FormList, Multipart, Path};
 use crate::page::{Page, datetime_vi};
 use crate::survey_jobs::{AnswerColumn, FailureReport, ImportMapping};
 
@@ -339,7 +339,7 @@ pub async fn start(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((qid, sha)): Path<(i64, String)>,
-    Form(fields): Form<Vec<(String, String)>>,
+    FormList(fields): FormList,
 ) -> Result<Response, WebError> {
     let (_, doc) = open_questionnaire(&state, &user, qid).await?;
     if !is_sha256(&sha) {

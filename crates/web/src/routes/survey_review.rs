@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::points::percent_display_vi;
@@ -28,6 +27,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::evaluation::LoadedSet;
+use crate::extract::{Form, Path, Query};
 use crate::page::{Page, datetime_vi};
 use crate::survey_scoring::PeriodSurvey;
 

@@ -6,8 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::Action;
@@ -24,6 +23,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, FormList, Path, Query};
 use crate::page::{Page, datetime_vi, day_start_ms};
 
 /// The default answer scale a new question is prefilled with.
@@ -599,7 +599,7 @@ pub async fn create_questionnaire(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Form(form): Form<Vec<(String, String)>>,
+    FormList(form): FormList,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageSurvey)?;
     state.store.get_period(id).await?;
@@ -974,7 +974,7 @@ pub async fn update_questionnaire(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(qid): Path<i64>,
-    Form(form): Form<Vec<(String, String)>>,
+    FormList(form): FormList,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageSurvey)?;
     let l = load(&state, qid).await?;

@@ -4,8 +4,7 @@
 use std::collections::HashSet;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::text::{format_date_iso, parse_date_vi};
@@ -19,6 +18,7 @@ use super::account::OkQuery;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, date_vi};
 
 // ----- list -----

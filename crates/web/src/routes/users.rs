@@ -2,8 +2,7 @@
 //! (which force a change at the next login) and disabling.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::unit::parse_name;
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use super::account::OkQuery;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
+use crate::extract::{Form, Path, Query};
 use crate::page::Page;
 use crate::{AppState, password};
 
@@ -123,13 +123,15 @@ pub async fn create(
     let parsed = (|| {
         let username = Username::parse(&form.username).map_err(|e| e.message)?;
         let full_name = parse_name(&form.full_name, "full_name").map_err(|e| e.message)?;
-        let email = Some(form.email.trim().to_owned()).filter(|e| !e.is_empty());
-        if email
-            .as_deref()
-            .is_some_and(|e| !e.contains('@') || e.len() > 254)
-        {
-            return Err("Địa chỉ e-mail không hợp lệ".to_string());
-        }
+        let email = match form.email.trim() {
+            "" => None,
+            typed => Some(
+                parindex_domain::account::Email::parse(typed)
+                    .map_err(|e| e.message)?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
         let grant = parse_grant(&form.role, &form.unit_id)?;
         Ok((username, full_name, email, grant))
     })();

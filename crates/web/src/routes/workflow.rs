@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use askama::Template;
-use axum::Form;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
@@ -32,6 +31,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::evaluation::{UnitEvaluation, is_assigned, stage_of};
+use crate::extract::{Form, FormList, Multipart, Path, Query};
 use crate::page::Page;
 pub use crate::results::ResultSnapshot;
 use crate::results::snapshot;
@@ -349,7 +349,7 @@ pub async fn assign(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Form(fields): Form<Vec<(String, String)>>,
+    FormList(fields): FormList,
 ) -> Result<Response, WebError> {
     user.require(Action::ManageAppraisal)?;
     let lang = user.ctx.lang;

@@ -69,21 +69,43 @@ web_test!(
     }
 );
 
+/// A long first delay, so that the throttle tests do not depend on how fast the machine is.
+fn slow_delays() -> parindex_web::WebConfig {
+    parindex_web::WebConfig {
+        login_delay_base: std::time::Duration::from_secs(60),
+        ..Default::default()
+    }
+}
+
+/// Moves the recorded attempts of `key` back by `ms`, as if that much time had passed.
+async fn age_attempts(app: &TestApp, key: &str, ms: i64) {
+    sqlx::query("UPDATE login_failures SET at = at - $1 WHERE key = $2")
+        .bind(ms)
+        .bind(key)
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+}
+
 web_test!(
     login_is_throttled_per_account_and_per_ip,
+    slow_delays(),
     |app: TestApp| async move {
         let mut client = app.client();
         for _ in 0..5 {
             let r = client.login("canbo.stp", "sai-mat-khau-1").await;
             assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         }
-        // The sixth try is refused even with the right password.
+        // The sixth try must wait, even with the right password.
         let throttled = client.login("canbo.stp", PASSWORD).await;
         assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(
-            throttled.body.contains("thử lại sau 15 phút"),
-            "{}",
-            throttled.body
+        assert!(throttled.body.contains("Hãy chờ"), "{}", throttled.body);
+        assert!(!throttled.header("retry-after").is_empty());
+        // Once the wait has passed, the right password works: a delay, never a lockout.
+        age_attempts(&app, "user:canbo.stp", 61_000).await;
+        assert_eq!(
+            client.login("canbo.stp", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
         );
         // Another account from the same address is not locked by that account's failures.
         let other = client.login("thuky", PASSWORD).await;
@@ -112,6 +134,7 @@ web_test!(
 
 web_test!(
     parallel_guesses_do_not_beat_the_throttle,
+    slow_delays(),
     |app: TestApp| async move {
         // Twenty wrong passwords at once: each client holds its login form's CSRF token, then
         // all post together, so every request is in flight during the others' argon2 checks.
@@ -150,7 +173,7 @@ web_test!(
                 .unwrap(),
             5
         );
-        // A later right password is still refused while the account is locked.
+        // A later right password must wait too, while the delay runs...
         let mut late = app.client();
         let right = late.login("canbo.stp", PASSWORD).await;
         assert_eq!(
@@ -165,6 +188,12 @@ web_test!(
                 .await
                 .unwrap()
                 .is_empty()
+        );
+        // ... and works once it has passed.
+        age_attempts(&app, "user:canbo.stp", 61_000).await;
+        assert_eq!(
+            late.login("canbo.stp", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
         );
         app
     }
