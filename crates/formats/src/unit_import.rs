@@ -516,18 +516,20 @@ impl RowCheck<'_> {
             }
         }
 
-        let name_vi =
-            self.required_text(Field::NameVi)
-                .and_then(|value| match UnitName::parse(&value) {
-                    Ok(name) => Some(name.as_str().to_owned()),
-                    Err(error) => {
-                        self.problem(Some(Field::NameVi), error.message);
-                        None
-                    }
-                });
+        let name_vi = self
+            .required_text(Field::NameVi)
+            // A cell broken over lines in Excel (Alt+Enter) is one name: its line breaks
+            // become spaces here, since a name itself never holds one.
+            .and_then(|value| match UnitName::parse(&one_line(&value)) {
+                Ok(name) => Some(name.as_str().to_owned()),
+                Err(error) => {
+                    self.problem(Some(Field::NameVi), error.message);
+                    None
+                }
+            });
         let name_en = match self.text(Field::NameEn) {
             None => None,
-            Some(value) => match parse_name(&value, "name_en") {
+            Some(value) => match parse_name(&one_line(&value), "name_en") {
                 Ok(name) => Some(name),
                 Err(error) => {
                     self.problem(Some(Field::NameEn), error.message);
@@ -856,6 +858,11 @@ fn detect_delimiter(text: &str) -> u8 {
             }
         })
         .0
+}
+
+/// A spreadsheet cell's text with its line breaks and tabs turned into spaces.
+fn one_line(value: &str) -> String {
+    value.replace(['\r', '\n', '\t'], " ")
 }
 
 #[cfg(test)]
