@@ -76,12 +76,21 @@ fn redact(value: &mut serde_json::Value, hidden: &BTreeSet<String>) -> bool {
             *value = serde_json::Value::String(HIDDEN_HASH.to_owned());
             true
         }
-        serde_json::Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |changed, v| redact(v, hidden) || changed),
-        serde_json::Value::Object(map) => map
-            .values_mut()
-            .fold(false, |changed, v| redact(v, hidden) || changed),
+        serde_json::Value::Array(items) => {
+            // Every item, not only up to the first change.
+            let mut changed = false;
+            for v in items {
+                changed |= redact(v, hidden);
+            }
+            changed
+        }
+        serde_json::Value::Object(map) => {
+            let mut changed = false;
+            for v in map.values_mut() {
+                changed |= redact(v, hidden);
+            }
+            changed
+        }
         _ => false,
     }
 }
