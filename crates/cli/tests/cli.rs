@@ -375,7 +375,11 @@ fn index_set_checks_warn_about_unguarded_division_and_fractional_counts() {
     let unguarded = text.replacen(guarded, "\"min(1, a / b) * 1\"", 1);
     let path = dir.join("chia-khong-kiem-tra.yaml");
     std::fs::write(&path, unguarded).unwrap();
-    let (code, out) = run(&dir, &["index-set", "validate", path.to_str().unwrap()], &[]);
+    let (code, out) = run(
+        &dir,
+        &["index-set", "validate", path.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Cảnh báo (1):"), "{out}");
     assert!(
