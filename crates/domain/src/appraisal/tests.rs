@@ -453,3 +453,33 @@ fn the_council_needs_survey_data_when_the_sets_have_survey_leaves() {
     assert_eq!(check_survey_data(true, 1), Ok(()));
     assert_eq!(check_survey_data(false, 0), Ok(()));
 }
+
+#[test]
+fn one_source_for_caps() {
+    let p = |t: &str| Points::parse(t).unwrap();
+    let set = |group: &str, cap: &str| SetCap {
+        group: group.into(),
+        cap: p(cap),
+        scale: p("100"),
+    };
+    // Blank: the sets' cap, when they agree.
+    let same = [set("SO", "2"), set("HUYEN", "2")];
+    assert_eq!(period_cap("điểm thưởng", None, &same), Ok(p("2")));
+    // Entered: the period's own, even above the sets' (the scorecard caps with it too).
+    assert_eq!(period_cap("điểm trừ", Some(p("3")), &same), Ok(p("3")));
+    // Blank with sets that disagree: say what to enter.
+    let differ = [set("SO", "1"), set("HUYEN", "2")];
+    assert_eq!(
+        period_cap("điểm thưởng", None, &differ),
+        Err("Các bộ chỉ số của kỳ có mức trần điểm thưởng khác nhau (SO: 1,00; HUYEN: 2,00): hãy nhập mức trần điểm thưởng của kỳ đánh giá.".into())
+    );
+    assert_eq!(
+        period_cap("điểm thưởng", Some(p("1.5")), &differ),
+        Ok(p("1.5"))
+    );
+    // Never above a set's scale.
+    assert_eq!(
+        period_cap("điểm trừ", Some(p("101")), &same),
+        Err("Mức trần điểm trừ 101,00 vượt thang điểm 100,00 của bộ chỉ số nhóm SO: hãy nhập một số từ 0 đến 100,00.".into())
+    );
+}

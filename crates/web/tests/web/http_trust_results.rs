@@ -711,7 +711,7 @@ web_test!(open_data_is_complete, |app: TestApp| async move {
         let line = |label: &str| {
             detail
                 .rows()
-                .find(|r| r.first().is_some_and(|c| c.to_string() == label))
+                .find(|r| r.first().is_some_and(|c| *c == label))
                 .unwrap_or_else(|| panic!("{label} on {code}'s sheet"))
                 .to_vec()
         };
