@@ -123,9 +123,7 @@ web_test!(
             r.body
         );
         fill_disk(&store).await;
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        all.retain(|(k, _)| *k != "csrf");
-        let r = officer.post(&path, &all).await;
+        let r = officer.post(&path, &fields).await;
         assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.body);
         assert!(r.body.contains("Hết dung lượng lưu trữ"), "{}", r.body);
         assert!(
