@@ -71,9 +71,19 @@ pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
     // 2. The evidence files, after the database.
     let shas = evidence.blob_shas().await.map_err(|e| e.to_string())?;
     let mut bytes_copied: u64 = 0;
+    let mut copied = Vec::with_capacity(shas.len());
     for sha in &shas {
-        bytes_copied += copy_blob_out(&evidence, sha, &dest.join(EVIDENCE_DIR)).await?;
+        match copy_blob_out(&evidence, sha, &dest.join(EVIDENCE_DIR)).await? {
+            Some(size) => {
+                bytes_copied += size;
+                copied.push(sha.clone());
+            }
+            // Swept as an orphan since it was listed: nothing names it, nothing is lost.
+            None if !referenced.contains(sha) => {}
+            None => return Err(format!("evidence file {sha} vanished during the backup")),
+        }
     }
+    let shas = copied;
     let missing: Vec<&String> = referenced
         .iter()
         .filter(|sha| shas.binary_search(sha).is_err())
@@ -218,8 +228,13 @@ async fn restore_sqlite(from: &Path, target: &Path, force: bool) -> Result<(), S
     Ok(())
 }
 
-/// Copies one blob into `root/sha256/ab/cd/<sha>` (written aside, fsynced, then renamed).
-async fn copy_blob_out(evidence: &EvidenceStore, sha: &str, root: &Path) -> Result<u64, String> {
+/// Copies one blob into `root/sha256/ab/cd/<sha>` (written aside, fsynced, then renamed);
+/// None when it is no longer in the store.
+async fn copy_blob_out(
+    evidence: &EvidenceStore,
+    sha: &str,
+    root: &Path,
+) -> Result<Option<u64>, String> {
     use tokio::io::AsyncWriteExt;
     let dir = root.join("sha256").join(&sha[0..2]).join(&sha[2..4]);
     tokio::fs::create_dir_all(&dir)
@@ -227,10 +242,11 @@ async fn copy_blob_out(evidence: &EvidenceStore, sha: &str, root: &Path) -> Resu
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(sha);
     let part = dir.join(format!("{sha}.part"));
-    let mut download = evidence
-        .get(sha)
-        .await
-        .map_err(|e| format!("reading evidence {sha}: {e}"))?;
+    let mut download = match evidence.get(sha).await {
+        Ok(download) => download,
+        Err(parindex_store::evidence::EvidenceError::NotFound) => return Ok(None),
+        Err(e) => return Err(format!("reading evidence {sha}: {e}")),
+    };
     let mut file = tokio::fs::File::create(&part)
         .await
         .map_err(|e| format!("{}: {e}", part.display()))?;
@@ -248,7 +264,7 @@ async fn copy_blob_out(evidence: &EvidenceStore, sha: &str, root: &Path) -> Resu
     tokio::fs::rename(&part, &path)
         .await
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(written)
+    Ok(Some(written))
 }
 
 /// Stores one backed-up file again, checking that its content still has its name's SHA-256.

@@ -67,6 +67,17 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<parindex_store::evidence::EvidenceError> for WebError {
+    fn from(err: parindex_store::evidence::EvidenceError) -> Self {
+        use parindex_store::evidence::EvidenceError;
+        match err {
+            EvidenceError::StorageFull => WebError::StorageFull(err.to_string()),
+            err if err.is_internal() => WebError::Internal(err.to_string()),
+            err => WebError::BadRequest(err.to_string()),
+        }
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(err: askama::Error) -> Self {
         WebError::Internal(format!("template: {err}"))

@@ -45,6 +45,11 @@ pub enum EvidenceError {
     /// No blob with that SHA-256.
     #[error("Không tìm thấy tệp minh chứng")]
     NotFound,
+    /// The disk holding the evidence store is full (or over its quota); nothing was stored.
+    #[error(
+        "Máy chủ đã hết dung lượng lưu trữ nên tệp chưa được lưu. Hãy báo quản trị hệ thống giải phóng dung lượng, rồi tải lên lại"
+    )]
+    StorageFull,
     /// The storage URL or the S3 settings are unusable.
     #[error("evidence storage configuration: {0}")]
     Config(String),
@@ -70,9 +75,50 @@ impl EvidenceError {
         context: &'static str,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> EvidenceError {
-        EvidenceError::Internal {
-            context,
-            source: source.into(),
+        let source = source.into();
+        if is_no_space(source.as_ref()) {
+            tracing::error!(context, error = %source, "evidence storage full");
+            return EvidenceError::StorageFull;
         }
+        EvidenceError::Internal { context, source }
+    }
+}
+
+/// Whether an error, or one of its causes, is the disk saying it is full (ENOSPC, EDQUOT).
+fn is_no_space(err: &(dyn StdError + 'static)) -> bool {
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        if matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            return true;
+        }
+        // An io::Error wrapping another hides it from `source()`.
+        if io.get_ref().is_some_and(|inner| is_no_space(inner)) {
+            return true;
+        }
+    }
+    err.source().is_some_and(is_no_space)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_as_such() {
+        let full = std::io::Error::from_raw_os_error(28); // ENOSPC
+        let err = EvidenceError::internal("writing a temporary file", full);
+        assert!(matches!(err, EvidenceError::StorageFull));
+        assert!(!err.is_internal());
+        assert!(err.to_string().contains("hết dung lượng lưu trữ"));
+        // Wrapped, as object_store wraps it.
+        let wrapped = std::io::Error::other(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(matches!(
+            EvidenceError::internal("publishing", wrapped),
+            EvidenceError::StorageFull
+        ));
+        let other = EvidenceError::internal("x", std::io::Error::other("boom"));
+        assert!(other.is_internal());
     }
 }

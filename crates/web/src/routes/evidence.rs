@@ -91,13 +91,7 @@ pub(crate) async fn receive_files(
                     .evidence
                     .put_stream(stream, &name, &limits)
                     .await
-                    .map_err(|e| {
-                        if e.is_internal() {
-                            WebError::Internal(e.to_string())
-                        } else {
-                            WebError::BadRequest(e.to_string())
-                        }
-                    })?;
+                    .map_err(WebError::from)?;
                 stored.push((safe_display_name(&name), blob));
             }
             _ => {}
