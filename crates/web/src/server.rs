@@ -102,6 +102,14 @@ pub async fn serve(
                 }
                 // No task for it: whatever fits in the socket's buffer now, then closed.
                 Err(_) => {
+                    // Reading what already arrived lets the close be a FIN, not a reset
+                    // that would discard the answer.
+                    let mut sink = [0u8; 4096];
+                    for _ in 0..4 {
+                        if !matches!(stream.try_read(&mut sink), Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
                     let _ = stream.try_write(refusal().as_bytes());
                     drop(stream);
                 }
