@@ -48,8 +48,9 @@ impl Default for ServerLimits {
     }
 }
 
-/// Refusals answered at once when over the connection limit; beyond that, a new connection
-/// is closed without a word (a flood must not cost a task per socket).
+/// Refusals answered at once when over the connection limit, each waiting for the client to
+/// close; beyond that, a new connection gets the answer only if it fits in the socket's
+/// buffer, and is closed at once (a flood must not cost a task per socket).
 const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets the
@@ -99,7 +100,19 @@ pub async fn serve(
                         drop(permit);
                     });
                 }
-                Err(_) => drop(stream),
+                // No task for it: whatever fits in the socket's buffer now, then closed.
+                Err(_) => {
+                    // Reading what already arrived lets the close be a FIN, not a reset
+                    // that would discard the answer.
+                    let mut sink = [0u8; 4096];
+                    for _ in 0..4 {
+                        if !matches!(stream.try_read(&mut sink), Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                    let _ = stream.try_write(refusal().as_bytes());
+                    drop(stream);
+                }
             },
         }
     }
@@ -125,16 +138,21 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers a connection over the limit with a short 503 and closes it, without reading the
-/// request (at most one second).
-async fn refuse(mut stream: TcpStream) {
+/// The answer to a connection over the limit.
+fn refusal() -> String {
     let body = "Máy chủ đang quá tải, hãy thử lại sau ít giây.\n";
-    let response = format!(
+    format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         crate::error::RETRY_AFTER_SECONDS,
         body.len()
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    )
+}
+
+/// Answers a connection over the limit with a short 503 and closes it, without parsing the
+/// request (at most half a second).
+async fn refuse(mut stream: TcpStream) {
+    let response = refusal();
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await?;
         // Closing with the request unread would reset the connection, and the client could
