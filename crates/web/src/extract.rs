@@ -84,6 +84,15 @@ pub fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
+/// Refuses a text read outside these extractors (a multipart field) that holds a control
+/// character other than tab and line breaks.
+pub fn refuse_controls(field: &str, value: &str) -> Result<(), WebError> {
+    if value.chars().any(is_forbidden_control) {
+        return Err(WebError::BadRequest(control_message(field)));
+    }
+    Ok(())
+}
+
 /// The message for a field holding a control character.
 fn control_message(field: &str) -> String {
     format!(

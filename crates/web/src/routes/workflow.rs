@@ -1111,10 +1111,9 @@ pub async fn decision(
         };
         match field.name() {
             Some("number") => {
-                number = field
-                    .text()
-                    .await
-                    .unwrap_or_default()
+                let typed = field.text().await.unwrap_or_default();
+                crate::extract::refuse_controls("number", &typed)?;
+                number = typed
                     .split_whitespace()
                     .collect::<Vec<_>>()
                     .join(" ")
