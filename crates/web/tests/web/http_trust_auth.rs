@@ -469,11 +469,13 @@ web_test!(facts_are_parsed_exactly, |app: TestApp| async move {
     let period = open_period(&app).await;
     let stp = app.seed.unit_stp;
     let set = so_set();
-    let ratio = leaf_of_kind(&set, |r| {
-        matches!(
-            r,
-            RuleSpec::Proportional { .. } | RuleSpec::TieredPercent { .. }
-        )
+    // A ratio of amounts (triệu đồng), whose facts may have decimals: a ratio of counted
+    // things (tasks, dossiers) takes whole numbers only, which would hide the rounding.
+    let ratio = leaf_of_kind(&set, |r| match r {
+        RuleSpec::Proportional { counted, .. } | RuleSpec::TieredPercent { counted, .. } => {
+            counted.ends_with("đồng")
+        }
+        _ => false,
     });
     let count = leaf_of_kind(&set, |r| {
         matches!(r, RuleSpec::CountTiered { .. } | RuleSpec::Deduction { .. })
