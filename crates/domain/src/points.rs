@@ -283,7 +283,13 @@ pub mod exact {
         {
             return serializer.serialize_i64(int);
         }
-        if let Some(float) = value.to_f64()
+        // Only where any reader gets the float back exactly: a mantissa within 2^53 and at
+        // most 22 decimals is parsed by the exact fast path of every decimal-to-binary
+        // parser (serde_json's default parser rounds longer ones by an ulp: 15742051256.122133
+        // came back as …131). Anything longer is written as a string.
+        if value.mantissa().unsigned_abs() < (1u128 << 53)
+            && value.scale() <= 22
+            && let Some(float) = value.to_f64()
             && float.is_finite()
             && parse_text(&format!("{float}")) == Some(value)
         {
