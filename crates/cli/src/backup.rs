@@ -27,19 +27,19 @@ pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
     // Opening a missing SQLite file creates an empty database: a mistyped --data-dir would
     // then give a "successful" backup of nothing, which is found out only on the day it is
     // needed. A backup reads an existing database, never makes one.
-    if let Some(source) = sqlite_source(db) {
-        if !source.is_file() {
-            let demo = source
-                .parent()
-                .map(|d| d.join("demo").join(DB_FILE))
-                .filter(|d| d.is_file())
-                .map(|d| format!(" (dữ liệu demo nằm ở {})", d.display()))
-                .unwrap_or_default();
-            return Err(format!(
-                "không có cơ sở dữ liệu {} để sao lưu; hãy kiểm tra --data-dir hoặc --database-url{demo} (no database to back up)",
-                source.display()
-            ));
-        }
+    if let Some(source) = sqlite_source(db)
+        && !source.is_file()
+    {
+        let demo = source
+            .parent()
+            .map(|d| d.join("demo").join(DB_FILE))
+            .filter(|d| d.is_file())
+            .map(|d| format!(" (dữ liệu demo nằm ở {})", d.display()))
+            .unwrap_or_default();
+        return Err(format!(
+            "không có cơ sở dữ liệu {} để sao lưu; hãy kiểm tra --data-dir hoặc --database-url{demo} (no database to back up)",
+            source.display()
+        ));
     }
     if dest.exists()
         && std::fs::read_dir(dest)
