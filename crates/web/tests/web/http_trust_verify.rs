@@ -1,10 +1,24 @@
 //! Issue 10, holes the checker still found by hand in the running product after the points
 //! were merged.
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 
-use crate::support::PASSWORD;
+use crate::support::{PASSWORD, TestClient, TestResponse};
 use crate::web_test;
+
+/// Posts a form with its CSRF token and `Accept: application/json`, as a script would.
+async fn post_json(client: &mut TestClient, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+    let token = client.csrf().await;
+    let mut all = fields.to_vec();
+    all.push(("csrf", &token));
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(serde_urlencoded::to_string(&all).unwrap()))
+        .unwrap();
+    client.send(request).await
+}
 
 fn with_province() -> parindex_web::WebConfig {
     parindex_web::WebConfig {
@@ -55,6 +69,68 @@ web_test!(
             app.client().login("lanhdao", strong).await.status,
             StatusCode::SEE_OTHER
         );
+        app
+    }
+);
+
+// Point 13: "JSON when JSON was asked for" holds for the forms that re-render themselves
+// with their errors too (login, password change, units): the same status, the page's
+// Vietnamese message and its field errors as JSON. A browser still gets the page.
+web_test!(
+    form_refusals_are_json_when_json_is_asked_for,
+    |app: crate::support::TestApp| async move {
+        let mut anonymous = app.client();
+        let r = post_json(
+            &mut anonymous,
+            "/login",
+            &[("username", "thuky"), ("password", "sai-mat-khau")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.header("content-type").starts_with("application/json"));
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["error"], "Tên đăng nhập hoặc mật khẩu không đúng.");
+
+        let mut secretariat = app.login_as("thuky").await;
+        let before = app.store().count_units().await.unwrap();
+        let r = post_json(&mut secretariat, "/units", &[("code", "X")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("hãy sửa các ô"),
+            "{body}"
+        );
+        let fields: Vec<&str> = body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert!(fields.iter().any(|f| f.contains("Mã đơn vị")), "{body}");
+        assert!(!r.body.contains("<html"), "{}", r.body);
+        assert_eq!(app.store().count_units().await.unwrap(), before);
+
+        let mut user = app.login_as("lanhdao").await;
+        let r = post_json(
+            &mut user,
+            "/account/password",
+            &[
+                ("current_password", "sai-mat-khau"),
+                ("new_password", "Cay-bang-mua-thu-1987"),
+                ("confirm_password", "Cay-bang-mua-thu-1987"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["error"], "Mật khẩu hiện tại không đúng.");
+
+        // A browser asking for HTML still gets the form back with its errors.
+        let r = secretariat.post("/units", &[("code", "X")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.header("content-type").starts_with("text/html"));
+        assert!(r.body.contains("field-error"), "{}", r.body);
         app
     }
 );
