@@ -134,3 +134,46 @@ web_test!(
         app
     }
 );
+
+// Point 2: a dot segment in `next` is refused too: a browser removes `..`, so `/..//evil`
+// (or `/%2e%2e//evil`) becomes `//evil`, a second leading slash. A plain path is kept.
+web_test!(
+    no_open_redirect_through_dot_segments,
+    |app: crate::support::TestApp| async move {
+        let mut anonymous = app.client();
+        for next in [
+            "/..//evil.example/",
+            "/%2e%2e//evill.example/",
+            "/.//evil.example/",
+            "/units/../..//evil.example",
+        ] {
+            let r = anonymous
+                .get(&format!(
+                    "/locale/vi?next={}",
+                    parindex_web::page::url_encode(next)
+                ))
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{next}");
+            assert_eq!(r.location(), "/", "{next}");
+            let mut client = app.client();
+            let token = client.csrf().await;
+            let r = client
+                .post_raw(
+                    "/login",
+                    &[
+                        ("csrf", token.as_str()),
+                        ("username", "thuky"),
+                        ("password", PASSWORD),
+                        ("next", next),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{next}");
+            assert_eq!(r.location(), "/", "{next}");
+        }
+        let r = anonymous.get("/locale/vi?next=/units%3Fq%3Da.b").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location(), "/units?q=a.b");
+        app
+    }
+);
