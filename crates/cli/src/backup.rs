@@ -24,6 +24,23 @@ const EVIDENCE_DIR: &str = "evidence";
 const MANIFEST: &str = "backup.json";
 
 pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
+    // Opening a missing SQLite file creates an empty database: a mistyped --data-dir would
+    // then give a "successful" backup of nothing, which is found out only on the day it is
+    // needed. A backup reads an existing database, never makes one.
+    if let Some(source) = sqlite_source(db)
+        && !source.is_file()
+    {
+        let demo = source
+            .parent()
+            .map(|d| d.join("demo").join(DB_FILE))
+            .filter(|d| d.is_file())
+            .map(|d| format!(" (dữ liệu demo nằm ở {})", d.display()))
+            .unwrap_or_default();
+        return Err(format!(
+            "không có cơ sở dữ liệu {} để sao lưu; hãy kiểm tra --data-dir hoặc --database-url{demo} (no database to back up)",
+            source.display()
+        ));
+    }
     if dest.exists()
         && std::fs::read_dir(dest)
             .map_err(|e| format!("{}: {e}", dest.display()))?
@@ -121,6 +138,18 @@ pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
         bytes_copied
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SQLite file `backup` reads: the data folder's, or the path of a `sqlite:` URL;
+/// `None` for PostgreSQL and in-memory databases.
+fn sqlite_source(db: &DbArgs) -> Option<PathBuf> {
+    let Some(url) = db.database_url.as_deref() else {
+        return Some(db.data_dir.join(DB_FILE));
+    };
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }
 
 pub async fn restore(db: &DbArgs, src: &Path, force: bool) -> Result<ExitCode, String> {

@@ -1021,3 +1021,53 @@ async fn backup_and_restore_are_commands_sqlite() {
 async fn backup_and_restore_are_commands_postgres() {
     backup_and_restore_are_commands(Backend::Postgres).await;
 }
+
+// Point 19: `backup` pointed at a folder (or SQLite URL) with no database refuses, instead of
+// creating an empty database there and reporting a "successful" backup of nothing; the same
+// command on the folder once it holds a database writes the backup.
+#[test]
+fn backup_refuses_a_source_without_a_database() {
+    let dir = temp_dir("backup-empty");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("other.db").display());
+    for (n, source) in [
+        vec!["--data-dir", data.to_str().unwrap()],
+        vec!["--database-url", url.as_str()],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dest = dir.join(format!("b{n}"));
+        let mut args = vec!["backup", dest.to_str().unwrap()];
+        args.extend(source);
+        let (code, out) = run(&dir, &args, &[]);
+        assert_ne!(code, 0, "{out}");
+        assert!(out.contains("không có cơ sở dữ liệu"), "{out}");
+        assert!(!dest.join("backup.json").exists(), "{out}");
+    }
+    assert!(!data.join("parindex.db").exists());
+    assert!(!dir.join("other.db").exists());
+
+    let (code, out) = run(
+        &dir,
+        &["migrate", "--data-dir", data.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    let dest = dir.join("b-real");
+    let (code, out) = run(
+        &dir,
+        &[
+            "backup",
+            dest.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Backup written"), "{out}");
+    assert!(dest.join("backup.json").exists() && dest.join("parindex.db").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -12,6 +12,7 @@ pub mod evaluation;
 pub mod extract;
 pub mod guard;
 pub mod i18n;
+pub mod json_refusals;
 pub mod maintenance;
 pub mod notify;
 pub mod page;

@@ -229,7 +229,7 @@ pub fn url_encode(value: &str) -> String {
 /// redirect). Browsers drop tabs and line breaks from a URL and read `\\` as `/`, so
 /// `/\t/evil.example` or `/\\evil.example` would leave the site as `//evil.example`: any
 /// control character, any white space and any backslash refuses the target, as does a second
-/// leading slash. A refused target becomes `/`.
+/// leading slash or a dot segment. A refused target becomes `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if is_local_path(n) => n.to_owned(),
@@ -245,6 +245,17 @@ fn is_local_path(n: &str) -> bool {
             .chars()
             .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || is_invisible(c))
         && !n.contains("://")
+        && !has_dot_segment(n)
+}
+
+/// A `.` or `..` segment (also written `%2e`) in the path: a browser removes it, so
+/// `/..//evil.example` is read as `//evil.example`, a second leading slash after all.
+fn has_dot_segment(n: &str) -> bool {
+    let path = n.split(['?', '#']).next().unwrap_or("");
+    path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
 }
 
 /// Format characters a browser may ignore in a URL (zero-width, direction marks).

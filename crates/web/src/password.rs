@@ -78,16 +78,45 @@ const LOCAL_WORDS: &[&str] = &[
 
 /// Why a new password is too easy to guess, if it is: zxcvbn's estimate below
 /// [`MIN_STRENGTH`], counting common and breached passwords, words, names, dates, keyboard
-/// patterns, repeats, and the `user_inputs` (the account's own name and username).
+/// patterns, repeats, and the `user_inputs` (the account's own name and username, the
+/// province's name), with and without diacritics.
 pub fn weakness(password: &str, user_inputs: &[&str]) -> Option<String> {
+    // zxcvbn compares letters as typed, and a password is typed without diacritics: "Lãnh
+    // đạo" must also be known as "lanh", "dao" and "lanhdao", "Tỉnh Sông Lam" as "songlam".
+    let mut folded: Vec<String> = Vec::new();
+    for input in user_inputs {
+        let words: Vec<String> = parindex_domain::text::fold_for_search(input)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        for pair in words.windows(2) {
+            folded.push(pair.concat());
+        }
+        folded.push(words.concat());
+        folded.extend(words);
+    }
     let inputs: Vec<&str> = user_inputs
         .iter()
         .flat_map(|s| s.split_whitespace())
         .chain(user_inputs.iter().copied())
+        .chain(folded.iter().map(String::as_str))
         .chain(LOCAL_WORDS.iter().copied())
         .collect();
+    // zxcvbn adds a large margin for every extra part, so a name with a year and a symbol
+    // ("SongLam@2026", three parts) reaches its threshold although a guesser tries it first.
+    // A password whose letters are only such a name or local word is refused outright.
+    let letters: String = parindex_domain::text::fold_for_search(password)
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    let only_a_name = letters.len() >= 3
+        && folded
+            .iter()
+            .map(String::as_str)
+            .chain(LOCAL_WORDS.iter().copied())
+            .any(|name| name.replace('-', "") == letters);
     let score = u8::from(zxcvbn::zxcvbn(password, &inputs).score());
-    (score < MIN_STRENGTH).then(|| {
+    (only_a_name || score < MIN_STRENGTH).then(|| {
         "Mật khẩu quá dễ đoán (giống mật khẩu phổ biến hoặc đã bị lộ, từ thông dụng, tên, ngày tháng, chuỗi lặp hay phím liền nhau). Hãy dùng một cụm dài hơn gồm nhiều từ không liên quan, ví dụ «Cay-bang-mua-thu-1987»."
             .to_owned()
     })

@@ -407,7 +407,10 @@ pub async fn change_password(
         Err(e) => return fail(e.message),
     };
     let me = &user.session.user;
-    if let Some(message) = password::weakness(new.expose(), &[&me.username, &me.full_name]) {
+    if let Some(message) = password::weakness(
+        new.expose(),
+        &[&me.username, &me.full_name, &state.config.province_name],
+    ) {
         return fail(message);
     }
     let hash = password::hash(new.expose().to_owned()).await?;

@@ -382,6 +382,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/index-sets/{id}", get(api::index_set))
         .merge(uploads)
         .merge(pages)
+        .layer(axum::middleware::from_fn(crate::json_refusals::layer))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::headers_layer,

@@ -19,6 +19,7 @@ mod http_survey_setup;
 mod http_trust_auth;
 mod http_trust_ops;
 mod http_trust_results;
+mod http_trust_verify;
 mod http_trust_workflow;
 mod http_units;
 mod http_workflow;
