@@ -73,9 +73,7 @@ pub async fn login(
 ) -> Result<Response, WebError> {
     let cfg = &state.config;
     let now = parindex_store::now_ms();
-    let window_start = now - cfg.login_failure_window.as_millis() as i64;
     let typed = form.username.trim().to_lowercase();
-    let account_key = format!("user:{typed}");
     let client = crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies);
     let next = safe_next(form.next.as_deref());
     let page = |error: String| LoginPage {
@@ -87,14 +85,12 @@ pub async fn login(
         bye: false,
     };
 
-    // The attempt is recorded before the password is checked, so parallel guesses cannot
-    // all slip under the limit (see parindex_store::throttle).
-    let keys = throttle_keys(cfg, &account_key, client);
-    let attempt = match state
-        .store
-        .reserve_login_attempt(&keys, cfg.login_delays(), now, window_start)
-        .await?
-    {
+    let ReservedAttempt {
+        reservation,
+        account_key,
+        window_start,
+    } = reserve_password_attempt(&state, &typed, client, now).await?;
+    let attempt = match reservation {
         Reservation::Allowed(attempt) => attempt,
         Reservation::Wait(ms) => {
             let message = ctx
@@ -170,22 +166,45 @@ pub async fn login(
     Ok(response)
 }
 
-/// The two throttle buckets of an attempt: the account, and the client's address.
-fn throttle_keys(
-    cfg: &crate::WebConfig,
-    account_key: &str,
+/// A password attempt reserved before the password is checked, in the account's bucket and
+/// the client address's, so parallel guesses cannot all slip under the limit (see
+/// parindex_store::throttle). The login form and the password-change form share it.
+struct ReservedAttempt {
+    reservation: Reservation,
+    /// The account's bucket, whose failures a success forgets.
+    account_key: String,
+    /// Failures before this are outside the window.
+    window_start: i64,
+}
+
+async fn reserve_password_attempt(
+    state: &AppState,
+    username: &str,
     client: std::net::IpAddr,
-) -> [ThrottleKey; 2] {
-    [
+    now: i64,
+) -> Result<ReservedAttempt, WebError> {
+    let cfg = &state.config;
+    let window_start = now - cfg.login_failure_window.as_millis() as i64;
+    let account_key = format!("user:{username}");
+    let keys = [
         ThrottleKey {
-            key: account_key.to_owned(),
+            key: account_key.clone(),
             limit: cfg.login_max_failures_per_account,
         },
         ThrottleKey {
             key: format!("ip:{client}"),
             limit: cfg.login_max_failures_per_ip,
         },
-    ]
+    ];
+    let reservation = state
+        .store
+        .reserve_login_attempt(&keys, cfg.login_delays(), now, window_start)
+        .await?;
+    Ok(ReservedAttempt {
+        reservation,
+        account_key,
+        window_start,
+    })
 }
 
 /// A wait in words, rounded up: "3 giây", "2 phút".
@@ -362,17 +381,19 @@ pub async fn change_password(
             },
         )
     };
-    let cfg = &state.config;
-    let now = parindex_store::now_ms();
-    let window_start = now - cfg.login_failure_window.as_millis() as i64;
-    let account_key = format!("user:{}", user.session.user.username);
-    let client = crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies);
-    let keys = throttle_keys(cfg, &account_key, client);
-    let attempt = match state
-        .store
-        .reserve_login_attempt(&keys, cfg.login_delays(), now, window_start)
-        .await?
-    {
+    let client = crate::client_ip::client_ip(addr, &headers, &state.config.trusted_proxies);
+    let ReservedAttempt {
+        reservation,
+        account_key,
+        window_start,
+    } = reserve_password_attempt(
+        &state,
+        &user.session.user.username,
+        client,
+        parindex_store::now_ms(),
+    )
+    .await?;
+    let attempt = match reservation {
         Reservation::Allowed(attempt) => attempt,
         Reservation::Wait(ms) => {
             let message = user
