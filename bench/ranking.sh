@@ -8,7 +8,7 @@
 # Usage: bench/ranking.sh
 # Needs: wrk, curl; the release binary and the recompute example:
 #   CARGO_TARGET_DIR=/tmp/parindex-bench-target cargo build --release --locked -p parindex-cli
-#   CARGO_TARGET_DIR=/tmp/parindex-bench-target cargo build --release --locked -p parindex-web --features bench --example recompute
+#   CARGO_TARGET_DIR=/tmp/parindex-bench-target cargo build --release --locked -p parindex-app --features bench --example recompute
 # Settings: PARINDEX_BIN, RECOMPUTE_BIN, BENCH_WORK (/tmp/parindex-bench-ranking),
 #   BENCH_PORT (18472), BENCH_DURATION (10, at most 20), BENCH_CONNECTIONS (50), BENCH_UNITS (200).
 # Bounded: each wrk run lasts BENCH_DURATION seconds; the server runs under `timeout`.

@@ -305,7 +305,7 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
         args.bind
     );
     let smtp = match (&args.smtp_host, &args.smtp_from) {
-        (Some(host), Some(from)) if !host.is_empty() => Some(parindex_web::notify::SmtpConfig {
+        (Some(host), Some(from)) if !host.is_empty() => Some(parindex_app::notify::SmtpConfig {
             host: host.clone(),
             port: args.smtp_port,
             from: from.clone(),
@@ -317,13 +317,13 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
     };
     // Deadline reminders and notification e-mails, at start and every 15 minutes; the task
     // is stopped when the server stops.
-    let background = tokio::spawn(parindex_web::notify::run_background(
+    let background = tokio::spawn(parindex_app::notify::run_background(
         store.clone(),
         smtp,
         args.public_url.clone(),
     ));
     // Uploads cut off by a crash: swept at start and then every hour (ADR 0004).
-    let sweeper = tokio::spawn(parindex_web::maintenance::sweep_uploads_periodically(
+    let sweeper = tokio::spawn(parindex_app::maintenance::sweep_uploads_periodically(
         store.clone(),
         evidence_store.clone(),
         config.upload_timeout,

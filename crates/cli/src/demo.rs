@@ -219,8 +219,8 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
     let mut accounts = Vec::new();
     let mut appraiser_id = None;
     for (username, full_name, role, unit_code) in plan {
-        let password = parindex_web::password::generate_password();
-        let hash = parindex_web::password::hash(password.clone())
+        let password = parindex_app::password::generate_password();
+        let hash = parindex_app::password::hash(password.clone())
             .await
             .map_err(|e| e.to_string())?;
         let user = tx
@@ -257,7 +257,7 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoAccount>, String> {
     // and a period open for self-assessment from yesterday for 30 days, with both sets.
     let mut period_sets = Vec::new();
     let mut survey_leaves_so = Vec::new();
-    for (name, yaml) in parindex_web::shipped::SHIPPED_INDEX_SETS {
+    for (name, yaml) in parindex_app::shipped::SHIPPED_INDEX_SETS {
         let doc = parindex_formats::parse_index_set_file(yaml.as_bytes())
             .map_err(|e| format!("{name}: {e}"))?;
         let set =

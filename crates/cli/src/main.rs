@@ -150,8 +150,8 @@ async fn run(command: Command) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named {username}"))?;
-            let password = parindex_web::password::generate_password();
-            let hash = parindex_web::password::hash(password.clone())
+            let password = parindex_app::password::generate_password();
+            let hash = parindex_app::password::hash(password.clone())
                 .await
                 .map_err(|e| e.to_string())?;
             let mut tx = store
@@ -209,9 +209,9 @@ async fn create_user(
     };
     let grant = RoleGrant { role, unit_id };
     grant.validate().map_err(|e| e.message)?;
-    let password = parindex_web::password::generate_password();
+    let password = parindex_app::password::generate_password();
     NewPassword::parse(&password, username.as_str()).map_err(|e| e.message)?;
-    let hash = parindex_web::password::hash(password.clone())
+    let hash = parindex_app::password::hash(password.clone())
         .await
         .map_err(|e| e.to_string())?;
     let mut tx = store

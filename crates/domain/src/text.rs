@@ -163,3 +163,40 @@ mod tests {
         assert_eq!(parse_date_vi("abc"), None);
     }
 }
+
+/// Vietnam keeps UTC+7 all year.
+pub const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// A stored instant (ms) as Vietnamese local time: 25/11/2026 10:07.
+pub fn datetime_vi(ms: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) {
+        Ok(t) => {
+            let t = t.to_offset(VIETNAM);
+            format!(
+                "{:02}/{:02}/{:04} {:02}:{:02}",
+                t.day(),
+                u8::from(t.month()),
+                t.year(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// A stored ISO date (yyyy-mm-dd) shown as dd/mm/yyyy.
+pub fn date_vi(iso: &str) -> String {
+    parse_date_vi(iso)
+        .map(format_date_vi)
+        .unwrap_or_else(|| iso.to_owned())
+}
+
+/// The instant (ms) at the start of a Vietnamese calendar day (for date filters).
+pub fn day_start_ms(date: Date) -> i64 {
+    let t = date.midnight().assume_offset(VIETNAM);
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -57,9 +57,7 @@ impl From<StoreError> for WebError {
             StoreError::NotFound => WebError::NotFound,
             StoreError::Duplicate { message, .. } => WebError::BadRequest(message),
             StoreError::Invalid(message) => WebError::BadRequest(message),
-            StoreError::Stale => WebError::Conflict(
-                "Dữ liệu đã được người khác thay đổi trong lúc bạn sửa. Hãy tải lại trang để xem giá trị mới nhất.".into(),
-            ),
+            StoreError::Stale => WebError::Conflict(Lang::Vi.t("error.stale").into()),
             other if other.is_storage_full() => WebError::StorageFull(other.to_string()),
             other if other.is_unavailable() => WebError::Unavailable(other.to_string()),
             other => WebError::Internal(other.to_string()),
@@ -74,6 +72,40 @@ impl From<parindex_store::evidence::EvidenceError> for WebError {
             EvidenceError::StorageFull => WebError::StorageFull(err.to_string()),
             err if err.is_internal() => WebError::Internal(err.to_string()),
             err => WebError::BadRequest(err.to_string()),
+        }
+    }
+}
+
+impl From<parindex_app::AppError> for WebError {
+    fn from(err: parindex_app::AppError) -> Self {
+        use parindex_app::AppError;
+        // Messages are resolved in Vietnamese here; the error page re-renders the generic
+        // ones (not found, forbidden, unavailable) in the request's language.
+        let vi = |m: &parindex_app::error::Message| Lang::Vi.message(m);
+        match err {
+            AppError::NotFound => WebError::NotFound,
+            AppError::Forbidden(None) => WebError::Forbidden,
+            AppError::Forbidden(Some(reason)) => WebError::ForbiddenBecause(vi(&reason)),
+            AppError::Invalid { message, .. } => WebError::BadRequest(vi(&message)),
+            AppError::Conflict { message, .. } => WebError::Conflict(vi(&message)),
+            AppError::Unavailable(cause) => WebError::Unavailable(cause),
+            AppError::StorageFull(cause) => WebError::StorageFull(cause),
+            AppError::TooManyAttempts { retry_after_secs } => {
+                WebError::TooManyRequests(Lang::Vi.format(
+                    "error.too_many_attempts",
+                    &[("seconds", retry_after_secs.to_string())],
+                ))
+            }
+            AppError::Internal(source) => {
+                let mut chain = source.to_string();
+                let mut next = source.source();
+                while let Some(cause) = next {
+                    chain.push_str(": ");
+                    chain.push_str(&cause.to_string());
+                    next = cause.source();
+                }
+                WebError::Internal(chain)
+            }
         }
     }
 }

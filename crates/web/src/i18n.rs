@@ -1,5 +1,6 @@
-//! Translations: Vietnamese first, English second. The catalogue is `locales/messages.tsv`
-//! (key, Vietnamese, English), compiled into the binary and parsed once.
+//! Translations: Vietnamese first, English second. The catalogue is every `locales/*.tsv`
+//! file (key, Vietnamese, English; one file per area), joined by `build.rs`, compiled into the
+//! binary and parsed once. A text may carry `{name}` placeholders, filled by [`Lang::format`].
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -12,7 +13,7 @@ pub enum Lang {
     En,
 }
 
-const CATALOGUE_TSV: &str = include_str!("locales/messages.tsv");
+const CATALOGUE_TSV: &str = include_str!(concat!(env!("OUT_DIR"), "/catalogue.tsv"));
 
 static CATALOGUE: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
     LazyLock::new(|| parse_catalogue(CATALOGUE_TSV));
@@ -54,6 +55,23 @@ impl Lang {
                 tracing::warn!(key, "missing translation");
                 "??"
             }
+        }
+    }
+
+    /// The text for `key` with its `{name}` placeholders replaced by `args`.
+    pub fn format(self, key: &str, args: &[(&str, String)]) -> String {
+        let mut text = self.t(key).to_owned();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// A use case's message in this language.
+    pub fn message(self, message: &parindex_app::error::Message) -> String {
+        match message {
+            parindex_app::error::Message::Key { key, args } => self.format(key, args),
+            parindex_app::error::Message::Text(text) => text.clone(),
         }
     }
 

@@ -1,58 +1,50 @@
 //! The HTTP face of parindex: the axum router, thin handlers grouped by area, server-side
 //! sessions and CSRF, templates, translations and static assets.
 //!
-//! A request flows: security headers → session loading → CSRF check → handler (parse,
-//! authorize with `parindex_domain::authz`, call the store, render).
+//! A request flows: security headers → session loading → CSRF check → handler (parse, call
+//! one use case of `parindex_app`, render).
 
 pub mod auth;
 pub mod client_ip;
 pub mod config;
 pub mod error;
-pub mod evaluation;
 pub mod extract;
 pub mod guard;
 pub mod i18n;
 pub mod json_refusals;
-pub mod maintenance;
-pub mod notify;
 pub mod page;
-pub mod password;
-pub mod results;
 pub mod routes;
 pub mod security;
 pub mod server;
-pub mod shipped;
-pub mod survey_jobs;
-pub mod survey_scoring;
 
 use std::sync::Arc;
 
 pub use config::WebConfig;
 pub use error::WebError;
+use parindex_app::App;
 use parindex_store::Store;
 
-/// Everything a handler needs, shared by all requests.
+/// Everything a handler needs, shared by all requests: the application (use cases, the
+/// store behind them, caches) and the web settings. It derefs to [`App`].
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    pub app: App,
     pub config: Arc<WebConfig>,
-    /// Where evidence files live: a local folder or an S3 bucket.
-    pub evidence: Arc<parindex_store::evidence::EvidenceStore>,
-    /// Published index sets, parsed once (they never change).
-    pub sets: Arc<evaluation::SetCache>,
-    /// Survey scores per period, recomputed when the survey's data changes.
-    pub survey: Arc<survey_scoring::SurveyCache>,
-    /// Progress of the survey import jobs running in this process.
-    pub jobs: Arc<survey_jobs::JobProgress>,
-    /// Results per period, recomputed when the period's data changes.
-    pub results: Arc<results::ResultsCache>,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("store", &self.store)
+            .field("app", &self.app)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 
@@ -62,14 +54,13 @@ impl AppState {
         config: WebConfig,
         evidence: parindex_store::evidence::EvidenceStore,
     ) -> Self {
+        AppState::from_app(App::new(store, evidence), config)
+    }
+
+    pub fn from_app(app: App, config: WebConfig) -> Self {
         AppState {
-            store,
+            app,
             config: Arc::new(config),
-            evidence: Arc::new(evidence),
-            sets: Arc::default(),
-            survey: Arc::default(),
-            jobs: Arc::default(),
-            results: Arc::default(),
         }
     }
 }

@@ -263,46 +263,13 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// Vietnam keeps UTC+7 all year.
-const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
-    Ok(o) => o,
-    Err(_) => time::UtcOffset::UTC,
-};
+pub use parindex_domain::text::{date_vi, datetime_vi, day_start_ms};
 
-/// A stored instant (ms) as Vietnamese local time: 25/11/2026 10:07.
-pub fn datetime_vi(ms: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) {
-        Ok(t) => {
-            let t = t.to_offset(VIETNAM);
-            format!(
-                "{:02}/{:02}/{:04} {:02}:{:02}",
-                t.day(),
-                u8::from(t.month()),
-                t.year(),
-                t.hour(),
-                t.minute()
-            )
-        }
-        Err(_) => String::new(),
-    }
-}
-
-/// A stored ISO date (yyyy-mm-dd) shown as dd/mm/yyyy.
-pub fn date_vi(iso: &str) -> String {
-    parindex_domain::text::parse_date_vi(iso)
-        .map(parindex_domain::text::format_date_vi)
-        .unwrap_or_else(|| iso.to_owned())
-}
-
-/// The instant at the start of a Vietnamese calendar day (for date filters).
 /// Today's date in Vietnam.
 pub fn today_vi() -> time::Date {
-    time::OffsetDateTime::now_utc().to_offset(VIETNAM).date()
-}
-
-pub fn day_start_ms(date: time::Date) -> i64 {
-    let t = date.midnight().assume_offset(VIETNAM);
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
+    time::OffsetDateTime::now_utc()
+        .to_offset(parindex_domain::text::VIETNAM)
+        .date()
 }
 
 #[cfg(test)]

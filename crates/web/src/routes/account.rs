@@ -1,5 +1,7 @@
 //! Logging in and out, the user's own account: password, role in use, sessions, language.
 
+use crate::routes::table::Routes;
+
 use std::net::SocketAddr;
 
 use askama::Template;
@@ -12,11 +14,12 @@ use parindex_store::sessions::SessionRecord;
 use parindex_store::throttle::{Reservation, ThrottleKey};
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::auth::{CurrentUser, RequestCtx, cookies, random_token, token_hash};
 use crate::error::WebError;
 use crate::extract::{Form, Path, Query};
 use crate::page::{Page, datetime_vi, safe_next};
-use crate::{AppState, password};
+use parindex_app::password;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -458,4 +461,18 @@ pub async fn switch_role(
         .await?;
     tx.commit().await?;
     Ok(Redirect::to("/?ok=role_switched").into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/login", login_page)
+        .post("/login", login)
+        .post("/logout", logout)
+        .get("/locale/{code}", set_locale)
+        .get("/account", show)
+        .get("/account/password", password_page)
+        .post("/account/password", change_password)
+        .post("/account/role", switch_role)
+        .post("/account/logout-all", logout_all)
 }

@@ -2,6 +2,8 @@
 //! published index sets, with its OpenAPI document. No login: it serves only what is public
 //! (published periods, published sets); anything else answers 404 with a JSON error.
 
+use crate::routes::table::Routes;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,9 +14,9 @@ use serde_json::{Value, json};
 use super::results::open_data_json;
 use crate::AppState;
 use crate::error::WebError;
-use crate::evaluation::stage_of;
 use crate::extract::Path;
-use crate::results::{Audience, PeriodResults};
+use parindex_app::evaluation::stage_of;
+use parindex_app::results::{Audience, PeriodResults};
 
 /// An API error: its status and a JSON body `{"error": "…"}`; 500s are logged, not detailed.
 pub struct ApiError(WebError);
@@ -27,6 +29,12 @@ impl From<WebError> for ApiError {
 
 impl From<parindex_store::StoreError> for ApiError {
     fn from(e: parindex_store::StoreError) -> Self {
+        ApiError(WebError::from(e))
+    }
+}
+
+impl From<parindex_app::AppError> for ApiError {
+    fn from(e: parindex_app::AppError) -> Self {
         ApiError(WebError::from(e))
     }
 }
@@ -232,4 +240,14 @@ pub fn openapi_document() -> Value {
             } }
         } }
     })
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .open_get("/api/v1/openapi.json", openapi)
+        .open_get("/api/v1/periods", periods)
+        .open_get("/api/v1/periods/{id}/results", period_results)
+        .open_get("/api/v1/index-sets", index_sets)
+        .open_get("/api/v1/index-sets/{id}", index_set)
 }

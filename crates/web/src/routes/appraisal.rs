@@ -3,6 +3,8 @@
 //! appraised value, bonus and penalty items, the unit's explanation round (giải trình) with
 //! supplementary evidence, the comment threads and a leaf's history.
 
+use crate::routes::table::Routes;
+
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -11,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use parindex_domain::appraisal::{
     MAX_ROUNDS, Refusal, Stage, WorkStatus, check_adjustment_write, check_appraisal_write,
-    check_explanation_write, check_within_cap, explanation_due, score_changed,
+    check_explanation_write, check_within_cap, score_changed,
 };
 use parindex_domain::index_set::{AdjustmentKind, Node};
 use parindex_domain::rules::LeafInput;
@@ -26,9 +28,9 @@ use super::self_assessment::{InputKind, LeafView, leaf_view, parse_input};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::evaluation::{UnitEvaluation, is_assigned, is_self_assessed};
 use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, datetime_vi};
+use parindex_app::evaluation::{UnitEvaluation, is_assigned, is_self_assessed};
 
 /// A refusal of the workflow as an error: a missing remark or a cap is the user's input to
 /// fix (422), anything else is not allowed now (403).
@@ -48,43 +50,19 @@ fn as_web_error((status, message): (StatusCode, String)) -> WebError {
     }
 }
 
-/// The deadline for `unit_id` to answer explanation round `round`: the round's own deadline
-/// (round 1 falls back on the period's), moved later by the unit's extension.
-pub async fn explanation_due_for(
-    store: &parindex_store::Store,
-    period: &parindex_store::periods::Period,
-    unit_id: i64,
-    round: u8,
-) -> Result<Option<i64>, parindex_store::StoreError> {
-    let round_due = store
-        .explanation_deadlines(period.id)
-        .await?
-        .into_iter()
-        .find(|(r, _)| *r == i64::from(round))
-        .map(|(_, due)| due);
-    let extension = store
-        .explanation_extensions(period.id)
-        .await?
-        .into_iter()
-        .find(|e| e.unit_id == unit_id && e.round == i64::from(round))
-        .map(|e| e.until_at);
-    Ok(explanation_due(
-        round,
-        period.explanation_due_at,
-        round_due,
-        extension,
-    ))
-}
-
 /// The deadline of the unit's open explanation round (none outside one).
 async fn open_explanation_due(
     state: &AppState,
     ev: &UnitEvaluation,
 ) -> Result<Option<i64>, WebError> {
     match ev.stage {
-        Stage::Explanation(k) => {
-            Ok(explanation_due_for(&state.store, &ev.period, ev.unit.unit_id, k).await?)
-        }
+        Stage::Explanation(k) => Ok(parindex_app::deadlines::explanation_due_for(
+            &state.store,
+            &ev.period,
+            ev.unit.unit_id,
+            k,
+        )
+        .await?),
         _ => Ok(None),
     }
 }
@@ -1537,4 +1515,35 @@ pub async fn history(
         leaves,
         filter: filter.unwrap_or_default(),
     })
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/appraisal", worklist)
+        .get("/periods/{id}/units/{unit_id}/appraisal", show)
+        .post("/periods/{id}/units/{unit_id}/appraisal/{code}", save)
+        .post("/periods/{id}/units/{unit_id}/adjustments", add_adjustment)
+        .post(
+            "/periods/{id}/units/{unit_id}/adjustments/{adj_id}/remove",
+            remove_adjustment,
+        )
+        .get("/periods/{id}/units/{unit_id}/explanation", explanation)
+        .post(
+            "/periods/{id}/units/{unit_id}/explanation/submit",
+            submit_explanations,
+        )
+        .post(
+            "/periods/{id}/units/{unit_id}/explanation/{code}",
+            save_explanation,
+        )
+        .post(
+            "/periods/{id}/units/{unit_id}/leaves/{code}/comments",
+            comment,
+        )
+        .get("/periods/{id}/units/{unit_id}/history", history)
+        .upload(
+            "/periods/{id}/units/{unit_id}/explanation/{code}/evidence",
+            upload_evidence,
+        )
 }

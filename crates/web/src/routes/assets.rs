@@ -1,5 +1,7 @@
 //! Static assets compiled into the binary: our own CSS and small JS, no third-party code.
 
+use crate::routes::table::Routes;
+
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -22,4 +24,9 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new().open_get("/static/{file}", serve)
 }

@@ -1,5 +1,7 @@
 //! Browsing and filtering the audit log (secretariat and administrator).
 
+use crate::routes::table::Routes;
+
 use std::collections::BTreeSet;
 
 use askama::Template;
@@ -209,4 +211,9 @@ pub async fn list(
             next_page,
         },
     )
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new().get("/audit", list)
 }

@@ -2,6 +2,8 @@
 //! type-sniffed, content-addressed), citing them on leaves with a section or page reference,
 //! and downloading or viewing them with safe headers, for the people allowed to see them.
 
+use crate::routes::table::Routes;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -267,4 +269,19 @@ pub async fn download(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/periods/{id}/units/{unit_id}/leaves/{code}/cite", cite)
+        .post(
+            "/periods/{id}/units/{unit_id}/citations/{citation_id}/delete",
+            uncite,
+        )
+        .get("/evidence/{id}", download)
+        .upload(
+            "/periods/{id}/units/{unit_id}/leaves/{code}/evidence",
+            upload,
+        )
 }

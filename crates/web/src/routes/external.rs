@@ -3,6 +3,8 @@
 //! file import (CSV or Excel) that is checked row by row, previewed, and saved only when
 //! every row is good and the user confirms, in one transaction.
 
+use crate::routes::table::Routes;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -22,9 +24,9 @@ use super::account::OkQuery;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::evaluation::{LoadedSet, external_provider, stage_of};
 use crate::extract::{Form, Multipart, Path, Query};
 use crate::page::{Page, datetime_vi};
+use parindex_app::evaluation::{LoadedSet, external_provider, stage_of};
 
 /// The provenance source of a value typed on the matrix page.
 pub const DIRECT_SOURCE: &str = "Nhập trực tiếp";
@@ -713,4 +715,14 @@ pub async fn confirm(
     tx.commit().await?;
     state.store.drop_import(token).await?;
     Ok(Redirect::to(&format!("/periods/{period_id}/external?ok=imported")).into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/external", periods)
+        .get("/periods/{id}/external", matrix)
+        .post("/periods/{id}/external/import/{token}/confirm", confirm)
+        .post("/periods/{id}/external/{unit_id}/{code}", save_direct)
+        .upload("/periods/{id}/external/import", import)
 }

@@ -1,5 +1,7 @@
 //! Liveness and readiness probes for load balancers and operators.
 
+use crate::routes::table::Routes;
+
 use std::time::Duration;
 
 use axum::extract::State;
@@ -38,4 +40,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             response
         }
     }
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .open_get("/healthz", healthz)
+        .open_get("/readyz", readyz)
 }

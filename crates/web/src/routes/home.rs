@@ -1,5 +1,7 @@
 //! The home page: where each role starts.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -35,4 +37,9 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
         no_role: user.session.active.is_none(),
         unit_count,
     })
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new().get("/", show)
 }

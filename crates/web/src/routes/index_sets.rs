@@ -2,6 +2,8 @@
 //! clone, export, diff and old → new code mappings. Every rule is checked on the server; a
 //! published set is immutable (the store refuses, whatever the page sends).
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -220,7 +222,7 @@ pub async fn load_shipped(
 ) -> Result<Response, WebError> {
     user.require(Action::ManageIndexSets)?;
     let mut created = 0;
-    for (name, yaml) in crate::shipped::SHIPPED_INDEX_SETS {
+    for (name, yaml) in parindex_app::shipped::SHIPPED_INDEX_SETS {
         let doc = parindex_formats::parse_index_set_file(yaml.as_bytes())
             .map_err(|e| WebError::Internal(format!("shipped set {name}: {e}")))?;
         if state
@@ -1362,4 +1364,32 @@ pub async fn adjustment_delete(
     }
     save_doc(&state, &user, id, form.version, &doc).await?;
     Ok(Redirect::to(&format!("/index-sets/{id}?ok=saved")).into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/index-sets", list)
+        .post("/index-sets", create)
+        .post("/index-sets/import", import)
+        .post("/index-sets/shipped", load_shipped)
+        .get("/index-sets/format", format_doc)
+        .get("/index-sets/diff", diff)
+        .get("/index-sets/{id}", show)
+        .post("/index-sets/{id}/publish", publish)
+        .post("/index-sets/{id}/clone", clone)
+        .post("/index-sets/{id}/delete", delete)
+        .post("/index-sets/{id}/mapping", save_mapping)
+        .post("/index-sets/{id}/nodes", node_add)
+        .get("/index-sets/{id}/meta", meta_form)
+        .post("/index-sets/{id}/meta", meta_save)
+        .post("/index-sets/{id}/adjustments", adjustment_add)
+        .post(
+            "/index-sets/{id}/adjustments/{code}/delete",
+            adjustment_delete,
+        )
+        .get("/index-sets/{id}/nodes/{code}", node_form)
+        .post("/index-sets/{id}/nodes/{code}", node_save)
+        .post("/index-sets/{id}/nodes/{code}/delete", node_delete)
+        .get("/index-sets/{id}/export/{format}", export)
 }

@@ -1,6 +1,8 @@
 //! The user's notifications (thông báo): the newest 100, unread ones highlighted, each linking
 //! to what it is about; marking one or all read. Read state is view state, not audited.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -89,4 +91,12 @@ pub async fn read_all(
         .mark_notifications_read(user.user_id(), None)
         .await?;
     Ok(Redirect::to("/notifications").into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/notifications", list)
+        .post("/notifications/read-all", read_all)
+        .post("/notifications/{id}/read", read)
 }

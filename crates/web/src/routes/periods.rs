@@ -2,6 +2,8 @@
 //! to which group, participating units, caps, bands), the progress board of every unit, and
 //! per-unit extensions and reopenings, each with its reason.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -587,7 +589,7 @@ pub async fn reopen(
     }
     // During the rounds, the council or after the decision the sheet stays closed, so a
     // reopened unit could not resubmit: refused with the reason, nothing written.
-    let (stage, _) = crate::evaluation::stage_of(&period)?;
+    let (stage, _) = parindex_app::evaluation::stage_of(&period)?;
     if let Err(refusal) = parindex_domain::appraisal::check_self_assessment_reopen(stage) {
         let page = show_page(&state, &user, id, None, "", Some(refusal.to_string())).await?;
         return super::render_status(StatusCode::FORBIDDEN, &page);
@@ -675,4 +677,15 @@ pub async fn board_xlsx(
 /// Thousandths of a point shown the Vietnamese way (for templates).
 pub fn points(milli: &i64) -> String {
     Points::from_millipoints(*milli).display_vi()
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/periods", list)
+        .post("/periods", create)
+        .get("/periods/{id}", show)
+        .get("/periods/{id}/board.xlsx", board_xlsx)
+        .post("/periods/{id}/units/{unit_id}/extension", extension)
+        .post("/periods/{id}/units/{unit_id}/reopen", reopen)
 }

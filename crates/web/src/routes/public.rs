@@ -3,6 +3,8 @@
 //! and the open-data downloads. Only published periods and their published snapshots are
 //! reachable: anything else answers 404, whoever asks.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -16,10 +18,10 @@ use super::results::{
 use crate::AppState;
 use crate::auth::RequestCtx;
 use crate::error::WebError;
-use crate::evaluation::stage_of;
 use crate::extract::{Path, Query};
 use crate::page::Page;
-use crate::results::{Audience, PeriodResults};
+use parindex_app::evaluation::stage_of;
+use parindex_app::results::{Audience, PeriodResults};
 
 pub struct PublishedPeriod {
     pub id: i64,
@@ -246,4 +248,14 @@ pub async fn results_json(
 ) -> Result<Response, WebError> {
     let r = PeriodResults::load(&state, id, Audience::Public).await?;
     json_download(&r)
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/public", index)
+        .get("/public/periods/{id}", period)
+        .get("/public/periods/{id}/units/{unit_id}", unit)
+        .get("/public/periods/{id}/results.csv", results_csv)
+        .get("/public/periods/{id}/results.json", results_json)
 }

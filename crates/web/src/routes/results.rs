@@ -1,7 +1,9 @@
 //! Results for staff: the ranking per group (ranks, ties, bands, change against last year,
 //! charts), the units × domains heat map, and the open-data files (CSV, JSON). Provisional
 //! until the period is published, official after. The public page (`routes::public`) and the
-//! API (`routes::api`) draw on the same loader, `crate::results`.
+//! API (`routes::api`) draw on the same loader, `parindex_app::results`.
+
+use crate::routes::table::Routes;
 
 use askama::Template;
 use axum::extract::State;
@@ -25,7 +27,9 @@ use crate::error::WebError;
 use crate::extract::{Path, Query};
 use crate::i18n::Lang;
 use crate::page::Page;
-use crate::results::{Audience, GroupResults, Mark, PeriodResults, UnitResult, node_figures};
+use parindex_app::results::{
+    Audience, GroupResults, Mark, PeriodResults, UnitResult, node_figures,
+};
 
 /// Filters and sort order of a ranking table (all optional, from the query string).
 #[derive(Debug, Default, Deserialize)]
@@ -751,7 +755,7 @@ async fn load_scorecard(
     let (rounds, nodes) = if unit.official {
         (unit.snap.rounds, unit.snap.nodes.clone())
     } else {
-        let ev = crate::evaluation::UnitEvaluation::load(state, id, unit_id).await?;
+        let ev = parindex_app::evaluation::UnitEvaluation::load(state, id, unit_id).await?;
         let card = ev.scorecard()?;
         (ev.rounds.get(), node_figures(&ev, &card, true))
     };
@@ -777,7 +781,7 @@ async fn load_scorecard(
                     .map(|r| mark_text(n.rounds.get(usize::from(*r) - 1).copied().flatten()))
                     .collect(),
                 final_score: if not_applicable {
-                    crate::results::NOT_APPLICABLE_VI.to_owned()
+                    parindex_app::results::NOT_APPLICABLE_VI.to_owned()
                 } else {
                     pts(n.achieved_milli)
                 },
@@ -817,7 +821,9 @@ async fn require_scorecard(
     }
     user.require(Action::ViewPublishedScorecard { unit_id })?;
     let period = state.store.get_period(id).await?;
-    if crate::evaluation::stage_of(&period)?.0 != parindex_domain::appraisal::Stage::Published {
+    if parindex_app::evaluation::stage_of(&period)?.0
+        != parindex_domain::appraisal::Stage::Published
+    {
         return Err(WebError::Forbidden);
     }
     Ok(false)
@@ -947,14 +953,14 @@ async fn year_over_year(
     current: &PeriodResults,
     unit_id: i64,
 ) -> Result<Vec<YearLine>, WebError> {
-    let predecessors = crate::results::predecessors(state).await?;
+    let predecessors = parindex_app::results::predecessors(state).await?;
     let mut years = Vec::new();
     for period in state.store.list_periods().await? {
         if period.id == current.period.id || period.stage != "published" {
             continue;
         }
         let r = PeriodResults::load(state, period.id, Audience::Public).await?;
-        if let Some(u) = crate::results::counterpart(&r, unit_id, &predecessors) {
+        if let Some(u) = parindex_app::results::counterpart(&r, unit_id, &predecessors) {
             years.push(YearLine {
                 period_id: period.id,
                 name: period.name.clone(),
@@ -1008,4 +1014,21 @@ pub async fn periods(
         p: Page::for_user(&state, &user, "nav.results"),
         periods,
     })
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/results", periods)
+        .get("/periods/{id}/ranking", ranking)
+        .get("/periods/{id}/ranking.xlsx", ranking_xlsx)
+        .get("/periods/{id}/ranking.pdf", ranking_pdf)
+        .get("/periods/{id}/matrix", matrix)
+        .get("/periods/{id}/units/{unit_id}/scorecard", unit_scorecard)
+        .get(
+            "/periods/{id}/units/{unit_id}/scorecard.pdf",
+            unit_scorecard_pdf,
+        )
+        .get("/periods/{id}/results.csv", results_csv)
+        .get("/periods/{id}/results.json", results_json)
 }

@@ -2,6 +2,8 @@
 //! asks for, the score the server computes with its explanation, a note, progress per domain;
 //! saving a leaf (a plain form, or JSON for the autosave script), and the submission.
 
+use crate::routes::table::Routes;
+
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
@@ -25,7 +27,7 @@ use crate::page::{Page, datetime_vi};
 struct Sheet {
     period: Period,
     unit: PeriodUnit,
-    set: std::sync::Arc<crate::evaluation::LoadedSet>,
+    set: std::sync::Arc<parindex_app::evaluation::LoadedSet>,
     set_title: String,
     illustrative: bool,
     entries: HashMap<String, LeafEntry>,
@@ -46,7 +48,7 @@ pub(crate) async fn unit_set(
     (
         Period,
         PeriodUnit,
-        std::sync::Arc<crate::evaluation::LoadedSet>,
+        std::sync::Arc<parindex_app::evaluation::LoadedSet>,
     ),
     WebError,
 > {
@@ -1150,4 +1152,14 @@ pub async fn report(
         bytes,
     )
         .into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/periods/{id}/units/{unit_id}/sheet", show)
+        .post("/periods/{id}/units/{unit_id}/leaves/{code}", save_leaf)
+        .post("/periods/{id}/units/{unit_id}/submit", submit)
+        .get("/periods/{id}/units/{unit_id}/report/{format}", report)
+        .get("/self-assessment", mine)
 }

@@ -4,6 +4,8 @@
 //! one submission per link), and paper entry by operators with optional double entry and the
 //! report of forms whose two entries differ.
 
+use crate::routes::table::Routes;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
@@ -653,7 +655,7 @@ async fn gate(state: &AppState, token: &str) -> Result<Gate, WebError> {
     }
     // From council review on the survey is frozen (`check_survey_write`): the link answers
     // as a closed survey.
-    if crate::survey_scoring::check_writable(&survey.period).is_err() {
+    if parindex_app::survey_scoring::check_writable(&survey.period).is_err() {
         return Ok(Gate::Refused(StatusCode::GONE, "closed"));
     }
     let now = parindex_store::now_ms();
@@ -985,7 +987,7 @@ pub async fn paper_save(
 ) -> Result<Response, WebError> {
     user.require(Action::ManageSurvey)?;
     let survey = load_survey(&state, qid).await?;
-    crate::survey_scoring::check_writable(&survey.period)?;
+    parindex_app::survey_scoring::check_writable(&survey.period)?;
     if survey.q.status == "draft" {
         return Err(WebError::ForbiddenBecause(
             "Mẫu phiếu còn ở trạng thái nháp; hãy mở khảo sát trước khi nhập phiếu giấy.".into(),
@@ -1193,4 +1195,17 @@ mod tests {
         assert_eq!(base32(b"f"), "my");
         assert_eq!(base32(b"foobar"), "mzxw6ytboi");
     }
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/questionnaires/{qid}/links", links)
+        .post("/questionnaires/{qid}/links", generate)
+        .get("/questionnaires/{qid}/paper", paper)
+        .post("/questionnaires/{qid}/paper", paper_save)
+        .get("/questionnaires/{qid}/paper/mismatches", mismatches)
+        .get("/s/{token}", public_form)
+        .post("/s/{token}", public_save)
+        .open_get("/survey.css", stylesheet)
 }

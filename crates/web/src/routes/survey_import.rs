@@ -3,6 +3,8 @@
 //! date) with a preview, then a background job whose page shows its progress and, for a
 //! refused file, every bad row with its reason.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,7 +21,7 @@ use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::extract::{FormList, Multipart, Path};
 use crate::page::{Page, datetime_vi};
-use crate::survey_jobs::{AnswerColumn, FailureReport, ImportMapping};
+use parindex_app::survey_jobs::{AnswerColumn, FailureReport, ImportMapping};
 
 /// Rows shown in the preview.
 const PREVIEW_ROWS: usize = 5;
@@ -44,7 +46,7 @@ async fn open_questionnaire(
             user.ctx.lang.t("survey_import.not_open").into(),
         ));
     }
-    crate::survey_scoring::check_writable(&state.store.get_period(q.period_id).await?)?;
+    parindex_app::survey_scoring::check_writable(&state.store.get_period(q.period_id).await?)?;
     let doc: QuestionnaireDoc = serde_json::from_str(&q.definition)
         .map_err(|e| WebError::Internal(format!("questionnaire {qid}: {e}")))?;
     Ok((q, doc))
@@ -391,7 +393,7 @@ pub async fn start(
             }
         }
     }
-    crate::survey_jobs::ImportPlan::new(&mapping, &doc).map_err(WebError::BadRequest)?;
+    parindex_app::survey_jobs::ImportPlan::new(&mapping, &doc).map_err(WebError::BadRequest)?;
     let size = state
         .evidence
         .get(&sha)
@@ -411,7 +413,7 @@ pub async fn start(
         )
         .await?;
     tx.commit().await?;
-    crate::survey_jobs::spawn(&state, job_id);
+    parindex_app::survey_jobs::spawn(&state, job_id);
     Ok(Redirect::to(&format!("/import-jobs/{job_id}")).into_response())
 }
 
@@ -485,4 +487,13 @@ pub async fn job(
             .insert(header::REFRESH, HeaderValue::from_static("2"));
     }
     Ok(response)
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/questionnaires/{qid}/import", show)
+        .post("/questionnaires/{qid}/import/{sha256}/start", start)
+        .get("/import-jobs/{id}", job)
+        .upload("/questionnaires/{qid}/import", upload)
 }

@@ -3,8 +3,10 @@
 //! Excel workbook), and the quality checks of the responses with the secretariat's exclusions
 //! (and re-inclusions), each with a reason that the audit log keeps.
 //!
-//! Scores come from [`crate::survey_scoring`], cached by a fingerprint of the survey's data,
+//! Scores come from [`parindex_app::survey_scoring`], cached by a fingerprint of the survey's data,
 //! so an exclusion changes every score and total on the next read without anything to reset.
+
+use crate::routes::table::Routes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,10 +28,10 @@ use super::self_assessment::SurveyView;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::evaluation::LoadedSet;
 use crate::extract::{Form, Path, Query};
 use crate::page::{Page, datetime_vi};
-use crate::survey_scoring::PeriodSurvey;
+use parindex_app::evaluation::LoadedSet;
+use parindex_app::survey_scoring::PeriodSurvey;
 
 /// The most flagged responses listed on the quality page (the count is always shown).
 const MAX_LISTED: usize = 1000;
@@ -542,7 +544,7 @@ pub async fn exclude(
 ) -> Result<Response, WebError> {
     user.require(Action::ExcludeSurveyResponse)?;
     let (response, period_id) = response_in_period(&state, rid).await?;
-    crate::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
+    parindex_app::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
     let reason = checked_reason(&form)?;
     if response.status != "submitted" {
         return Err(WebError::Conflict("Chỉ loại được phiếu đã nộp.".into()));
@@ -566,7 +568,7 @@ pub async fn include(
 ) -> Result<Response, WebError> {
     user.require(Action::ExcludeSurveyResponse)?;
     let (response, period_id) = response_in_period(&state, rid).await?;
-    crate::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
+    parindex_app::survey_scoring::check_writable(&state.store.get_period(period_id).await?)?;
     let reason = checked_reason(&form)?;
     if response.excluded_at.is_none() {
         return Err(WebError::Conflict("Phiếu này đang được tính.".into()));
@@ -583,4 +585,15 @@ pub async fn include(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/periods/{period_id}/survey/quality?ok=saved")).into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/periods/{id}/survey/scores", scores)
+        .get("/periods/{id}/survey/report", report)
+        .get("/periods/{id}/survey/report.xlsx", report_xlsx)
+        .get("/periods/{id}/survey/quality", quality)
+        .post("/survey-responses/{rid}/exclude", exclude)
+        .post("/survey-responses/{rid}/include", include)
 }

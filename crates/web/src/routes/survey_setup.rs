@@ -3,6 +3,8 @@
 //! questionnaires (mẫu phiếu): drafts with their questions tied to survey leaves, the
 //! draft → open → closed life cycle, new versions, and a printable paper version.
 
+use crate::routes::table::Routes;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
@@ -106,8 +108,8 @@ async fn survey_leaves(
     for group in groups {
         let set = match state.set_for_group(period_id, group).await {
             Ok(set) => set,
-            Err(WebError::NotFound) => continue,
-            Err(e) => return Err(e),
+            Err(parindex_app::AppError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
         };
         for node in set.leaves().filter(|n| n.is_survey()) {
             leaves
@@ -1167,4 +1169,24 @@ pub async fn print(
         blocks,
         q: l.q,
     })
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/survey", periods)
+        .get("/periods/{id}/survey", show)
+        .post("/periods/{id}/survey/settings", save_settings)
+        .post("/periods/{id}/survey/groups", save_group)
+        .post("/periods/{id}/survey/questionnaires", create_questionnaire)
+        .get("/questionnaires/{qid}", questionnaire)
+        .post("/questionnaires/{qid}", update_questionnaire)
+        .post("/questionnaires/{qid}/questions", add_question)
+        .post(
+            "/questionnaires/{qid}/questions/{code}/remove",
+            remove_question,
+        )
+        .post("/questionnaires/{qid}/status", set_status)
+        .post("/questionnaires/{qid}/new-version", new_version)
+        .get("/questionnaires/{qid}/print", print)
 }

@@ -1,6 +1,8 @@
 //! The unit registry pages: list and search, create, edit, deactivate, unit groups, and the
 //! import from Excel or CSV with a row-by-row report before anything is saved.
 
+use crate::routes::table::Routes;
+
 use std::collections::HashSet;
 
 use askama::Template;
@@ -839,4 +841,22 @@ pub async fn import_confirm(
     tx.commit().await?;
     state.store.drop_import(stash_id).await?;
     Ok(Redirect::to(&format!("/units?ok=imported&n={}", rows.len())).into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/units", list)
+        .post("/units", create)
+        .get("/units/new", new_form)
+        .get("/units/import", import_page)
+        .post("/units/import", import_upload)
+        .post("/units/import/{stash_id}/confirm", import_confirm)
+        .get("/units/{id}", show)
+        .post("/units/{id}", update)
+        .get("/units/{id}/edit", edit_form)
+        .post("/units/{id}/deactivate", deactivate)
+        .post("/units/{id}/reactivate", reactivate)
+        .get("/unit-groups", groups)
+        .post("/unit-groups", create_group)
 }

@@ -1,6 +1,8 @@
 //! User management for the system administrator: accounts, role grants, password resets
 //! (which force a change at the next login) and disabling.
 
+use crate::routes::table::Routes;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,11 +14,12 @@ use parindex_store::users::{NewUser, StoredGrant, User};
 use serde::Deserialize;
 
 use super::account::OkQuery;
+use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
 use crate::extract::{Form, Path, Query};
 use crate::page::Page;
-use crate::{AppState, password};
+use parindex_app::password;
 
 #[derive(Template)]
 #[template(path = "users_list.html")]
@@ -367,4 +370,18 @@ pub async fn enable(
     tx.set_user_disabled(id, false).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/users/{id}?ok=enabled")).into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/users", list)
+        .post("/users", create)
+        .get("/users/new", new_form)
+        .get("/users/{id}", show)
+        .post("/users/{id}/roles", grant_role)
+        .post("/users/{id}/roles/{grant_id}/delete", revoke_role)
+        .post("/users/{id}/reset-password", reset_password)
+        .post("/users/{id}/disable", disable)
+        .post("/users/{id}/enable", enable)
 }

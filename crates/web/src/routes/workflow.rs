@@ -3,6 +3,8 @@
 //! results, the approval decision with its signed PDF, publication, and the correction of a
 //! published unit (reopen, corrected leaf values, a new publication that keeps the earlier one).
 
+use crate::routes::table::Routes;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use askama::Template;
@@ -30,11 +32,11 @@ use super::results::pts;
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::WebError;
-use crate::evaluation::{UnitEvaluation, is_assigned, stage_of};
 use crate::extract::{Form, FormList, Multipart, Path, Query};
 use crate::page::Page;
-pub use crate::results::ResultSnapshot;
-use crate::results::snapshot;
+use parindex_app::evaluation::{UnitEvaluation, is_assigned, stage_of};
+pub use parindex_app::results::ResultSnapshot;
+use parindex_app::results::snapshot;
 
 // ---------------------------------------------------------------------------------------------
 // The stage panel on the period page and the board columns.
@@ -64,7 +66,7 @@ pub async fn stage_panel(state: &AppState, period: &Period) -> Result<StagePanel
     let deadline_round = stage.and_then(|s| check_explanation_deadline_write(s, rounds).ok());
     let deadline = match deadline_round {
         // No unit: the round's deadline without any extension.
-        Some(k) => super::appraisal::explanation_due_for(&state.store, period, 0, k)
+        Some(k) => parindex_app::deadlines::explanation_due_for(&state.store, period, 0, k)
             .await?
             .map(crate::page::datetime_vi),
         None => None,
@@ -929,7 +931,8 @@ pub async fn explanation_extension(
     if let (Some(until_ms), Some(day)) = (until, parse_date_vi(&form.until)) {
         // After the unit's deadline in force (the round's, or an extension already given).
         let current =
-            super::appraisal::explanation_due_for(&state.store, &period, unit_id, round).await?;
+            parindex_app::deadlines::explanation_due_for(&state.store, &period, unit_id, round)
+                .await?;
         check_extension(
             day,
             until_ms,
@@ -1463,4 +1466,28 @@ pub async fn republish(
         "/periods/{id}/results?ok=published#unit-{unit_id}"
     ))
     .into_response())
+}
+
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/periods/{id}/assignments", assignments)
+        .post("/periods/{id}/assignments", assign)
+        .post("/periods/{id}/assignments/{assignment_id}/remove", unassign)
+        .post("/periods/{id}/stage", change_stage)
+        .post("/periods/{id}/explanation-deadline", explanation_deadline)
+        .post(
+            "/periods/{id}/units/{unit_id}/explanation-extension",
+            explanation_extension,
+        )
+        .get("/periods/{id}/results", results)
+        .get("/periods/{id}/decision.pdf", decision_pdf)
+        .post("/periods/{id}/publish", publish)
+        .post("/periods/{id}/units/{unit_id}/corrections", correct)
+        .post(
+            "/periods/{id}/units/{unit_id}/corrections/{code}",
+            correct_leaf,
+        )
+        .post("/periods/{id}/units/{unit_id}/republish", republish)
+        .upload("/periods/{id}/decision", decision)
 }

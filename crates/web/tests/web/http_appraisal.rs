@@ -1213,7 +1213,7 @@ web_test!(
             1
         );
         // The extension is STP's only: SNV's deadline is still yesterday.
-        let snv_due = parindex_web::routes::appraisal::explanation_due_for(
+        let snv_due = parindex_app::deadlines::explanation_due_for(
             app.store(),
             &app.store().get_period(period).await.unwrap(),
             app.seed.unit_snv,

@@ -7,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
+use parindex_app::notify::{SmtpConfig, send_deadline_reminders, send_email, send_pending_emails};
 use parindex_domain::Username;
 use parindex_store::AuditActor;
 use parindex_store::appraisal::{AppraisalWrite, NewNotification};
 use parindex_store::index_sets::IndexSetContent;
 use parindex_store::users::NewUser;
-use parindex_web::notify::{SmtpConfig, send_deadline_reminders, send_email, send_pending_emails};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::TestApp;

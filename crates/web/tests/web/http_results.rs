@@ -228,10 +228,10 @@ pub async fn province(app: &TestApp) -> (i64, Vec<(&'static str, i64)>) {
 pub async fn publish(app: &TestApp, period: i64, units: &[(&str, i64)]) {
     let mut results = Vec::new();
     for (_, unit_id) in units {
-        let ev = parindex_web::evaluation::UnitEvaluation::load(&app.state, period, *unit_id)
+        let ev = parindex_app::evaluation::UnitEvaluation::load(&app.state, period, *unit_id)
             .await
             .unwrap();
-        let snap = parindex_web::results::snapshot(&ev, &ev.scorecard().unwrap()).unwrap();
+        let snap = parindex_app::results::snapshot(&ev, &ev.scorecard().unwrap()).unwrap();
         results.push(ResultToPublish {
             unit_id: *unit_id,
             total_milli: snap.total_milli,
@@ -309,17 +309,17 @@ web_test!(
         // Recomputing gives the same results (deterministic, idempotent): two computations
         // from the store, bypassing the cache, agree with each other and with what the page
         // was drawn from; and the page drawn after emptying the cache is the same page.
-        let first = parindex_web::results::PeriodResults::compute_uncached(&app.state, period)
+        let first = parindex_app::results::PeriodResults::compute_uncached(&app.state, period)
             .await
             .unwrap();
-        let second = parindex_web::results::PeriodResults::compute_uncached(&app.state, period)
+        let second = parindex_app::results::PeriodResults::compute_uncached(&app.state, period)
             .await
             .unwrap();
         assert_eq!(format!("{first:?}"), format!("{second:?}"));
-        let cached = parindex_web::results::PeriodResults::load(
+        let cached = parindex_app::results::PeriodResults::load(
             &app.state,
             period,
-            parindex_web::results::Audience::Internal,
+            parindex_app::results::Audience::Internal,
         )
         .await
         .unwrap();

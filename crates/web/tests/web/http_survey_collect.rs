@@ -831,7 +831,7 @@ web_test!(
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let outcome = parindex_web::survey_jobs::run_job(
+        let outcome = parindex_app::survey_jobs::run_job(
             app.store(),
             &app.state.evidence,
             &app.state.jobs,
@@ -839,7 +839,7 @@ web_test!(
         )
         .await
         .unwrap();
-        let parindex_web::survey_jobs::Outcome::Failed(report) = outcome else {
+        let parindex_app::survey_jobs::Outcome::Failed(report) = outcome else {
             panic!("the job must fail: {outcome:?}");
         };
         assert!(report.error.unwrap().contains(frozen));

@@ -140,7 +140,7 @@ fn points(max: Points, mean: Decimal) -> Points {
 /// The survey part of STP's scorecard.
 async fn stp_survey_part(app: &TestApp, period: i64) -> Points {
     let eval =
-        parindex_web::evaluation::UnitEvaluation::load(&app.state, period, app.seed.unit_stp)
+        parindex_app::evaluation::UnitEvaluation::load(&app.state, period, app.seed.unit_stp)
             .await
             .unwrap();
     eval.scorecard().unwrap().survey.achieved
@@ -363,10 +363,10 @@ web_test!(
 
 /// STP's survey part and total on the (cached) results of the period.
 async fn stp_result(app: &TestApp, period: i64) -> (i64, i64) {
-    let results = parindex_web::results::PeriodResults::load(
+    let results = parindex_app::results::PeriodResults::load(
         &app.state,
         period,
-        parindex_web::results::Audience::Internal,
+        parindex_app::results::Audience::Internal,
     )
     .await
     .unwrap();

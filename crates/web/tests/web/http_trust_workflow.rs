@@ -75,7 +75,7 @@ async fn add_department(app: &TestApp, code: &str, name: &str) -> i64 {
 
 /// Creates an account with the seeded password and `grants`; returns (user id, grant ids).
 async fn person(app: &TestApp, username: &str, grants: &[RoleGrant]) -> (i64, Vec<i64>) {
-    let hash = parindex_web::password::hash(PASSWORD.into()).await.unwrap();
+    let hash = parindex_app::password::hash(PASSWORD.into()).await.unwrap();
     let mut tx = tx(app).await;
     let user = tx
         .create_user(&NewUser {

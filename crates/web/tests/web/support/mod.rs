@@ -74,7 +74,7 @@ fn password_hash() -> String {
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(parindex_web::password::hash(PASSWORD.into()))
+                .block_on(parindex_app::password::hash(PASSWORD.into()))
                 .unwrap()
         })
         .join()

@@ -20,8 +20,8 @@ use parindex_store::periods::Period;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
-use crate::error::WebError;
+use crate::App;
+use crate::error::AppError;
 use crate::evaluation::{UnitEvaluation, stage_of};
 
 /// What a publication keeps of a unit's result (`published_results.result_json`).
@@ -149,7 +149,7 @@ fn millis(p: Points) -> i64 {
 
 /// A unit's result as a publication keeps it, computed now from its evaluation: the totals
 /// and every node of its scorecard.
-pub fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebError> {
+pub fn snapshot(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, AppError> {
     let mut snap = totals(ev, card)?;
     snap.nodes = node_figures(ev, card, true);
     Ok(snap)
@@ -201,7 +201,7 @@ pub fn node_figures(ev: &UnitEvaluation, card: &Scorecard, leaves: bool) -> Vec<
 }
 
 /// The totals, domains and criteria of a unit's result (no leaves): what the ranking needs.
-fn totals(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, WebError> {
+fn totals(ev: &UnitEvaluation, card: &Scorecard) -> Result<ResultSnapshot, AppError> {
     let self_card = ev.self_scorecard()?;
     let domains = ev
         .set
@@ -336,14 +336,14 @@ impl PeriodResults {
     /// they are cached per period and computed again only when the period's data changed
     /// (`results_fingerprint` and `survey_fingerprint`).
     pub async fn load(
-        state: &AppState,
+        state: &App,
         period_id: i64,
         audience: Audience,
-    ) -> Result<Arc<PeriodResults>, WebError> {
+    ) -> Result<Arc<PeriodResults>, AppError> {
         let period = state.store.get_period(period_id).await?;
         let (stage, _) = stage_of(&period)?;
         if audience == Audience::Public && stage != Stage::Published {
-            return Err(WebError::NotFound);
+            return Err(AppError::NotFound);
         }
         let mut print = state.store.results_fingerprint(period_id).await?;
         print.extend(state.store.survey_fingerprint(period_id).await?);
@@ -357,20 +357,13 @@ impl PeriodResults {
 
     /// Computes the results from the store, bypassing the cache (and leaving it as it is):
     /// what `load` computes on a miss. For checking that recomputation is deterministic.
-    pub async fn compute_uncached(
-        state: &AppState,
-        period_id: i64,
-    ) -> Result<PeriodResults, WebError> {
+    pub async fn compute_uncached(state: &App, period_id: i64) -> Result<PeriodResults, AppError> {
         let period = state.store.get_period(period_id).await?;
         let (stage, _) = stage_of(&period)?;
         Self::compute(state, period, stage).await
     }
 
-    async fn compute(
-        state: &AppState,
-        period: Period,
-        stage: Stage,
-    ) -> Result<PeriodResults, WebError> {
+    async fn compute(state: &App, period: Period, stage: Stage) -> Result<PeriodResults, AppError> {
         let mut results = Self::rank(state, period, stage).await?;
         if let Some(last) = last_year_period(state, &results.period).await? {
             let previous = Self::rank(state, last.clone(), Stage::Published).await?;
@@ -389,11 +382,7 @@ impl PeriodResults {
         Ok(results)
     }
 
-    async fn rank(
-        state: &AppState,
-        period: Period,
-        stage: Stage,
-    ) -> Result<PeriodResults, WebError> {
+    async fn rank(state: &App, period: Period, stage: Stage) -> Result<PeriodResults, AppError> {
         let published = stage == Stage::Published;
         let latest: BTreeMap<i64, ResultSnapshot> = if published {
             let mut latest: BTreeMap<i64, (i64, ResultSnapshot)> = BTreeMap::new();
@@ -401,7 +390,7 @@ impl PeriodResults {
                 // A snapshot that does not read is an error, never a zero: showing
                 // zeros would publish a wrong result.
                 let snap = serde_json::from_str::<ResultSnapshot>(&r.result_json).map_err(|e| {
-                    WebError::Internal(format!(
+                    AppError::internal(format!(
                         "published result of unit {} in period {} (publication {}) \
                                  does not read: {e}",
                         r.unit_id, period.id, r.publication
@@ -549,7 +538,7 @@ impl ResultsCache {
 
 /// Unit id → the units it succeeds (their successor link points at it), inactive ones
 /// included.
-pub async fn predecessors(state: &AppState) -> Result<HashMap<i64, Vec<i64>>, WebError> {
+pub async fn predecessors(state: &App) -> Result<HashMap<i64, Vec<i64>>, AppError> {
     let mut predecessors: HashMap<i64, Vec<i64>> = HashMap::new();
     for unit in state
         .store
@@ -601,7 +590,7 @@ pub fn counterpart<'a>(
 }
 
 /// The latest published period of the year before, if any.
-async fn last_year_period(state: &AppState, period: &Period) -> Result<Option<Period>, WebError> {
+async fn last_year_period(state: &App, period: &Period) -> Result<Option<Period>, AppError> {
     Ok(state
         .store
         .list_periods()

@@ -17,8 +17,8 @@ use parindex_domain::survey::{
 };
 use rust_decimal::Decimal;
 
-use crate::AppState;
-use crate::error::WebError;
+use crate::App;
+use crate::error::AppError;
 
 /// The survey scores of a period: (unit id, leaf code) → result.
 #[derive(Debug, Default)]
@@ -46,9 +46,9 @@ type Fingerprinted = (Vec<i64>, Arc<PeriodSurvey>);
 #[derive(Debug, Default)]
 pub struct SurveyCache(Mutex<HashMap<i64, Fingerprinted>>);
 
-impl AppState {
+impl App {
     /// The period's survey scores, computed or taken from the cache.
-    pub async fn period_survey(&self, period_id: i64) -> Result<Arc<PeriodSurvey>, WebError> {
+    pub async fn period_survey(&self, period_id: i64) -> Result<Arc<PeriodSurvey>, AppError> {
         let print = self.store.survey_fingerprint(period_id).await?;
         if let Ok(cache) = self.survey.0.lock()
             && let Some((seen, result)) = cache.get(&period_id)
@@ -65,7 +65,7 @@ impl AppState {
 }
 
 /// Scores the survey of a period from scratch.
-pub async fn compute(state: &AppState, period_id: i64) -> Result<PeriodSurvey, WebError> {
+pub async fn compute(state: &App, period_id: i64) -> Result<PeriodSurvey, AppError> {
     let period = state.store.get_period(period_id).await?;
     let groups = state.store.survey_groups(period_id).await?;
     let weights: Option<BTreeMap<String, Decimal>> = period.survey_weighted.then(|| {
@@ -150,8 +150,8 @@ pub async fn compute(state: &AppState, period_id: i64) -> Result<PeriodSurvey, W
 
 /// Refuses a write to the survey's data (a response, an exclusion, an import) once the period
 /// has reached council review: the reason, in Vietnamese, as a 403.
-pub fn check_writable(period: &parindex_store::periods::Period) -> Result<(), WebError> {
+pub fn check_writable(period: &parindex_store::periods::Period) -> Result<(), AppError> {
     let (stage, _) = crate::evaluation::stage_of(period)?;
     parindex_domain::survey::check_survey_write(stage)
-        .map_err(|frozen| WebError::ForbiddenBecause(frozen.to_string()))
+        .map_err(|frozen| AppError::forbidden(frozen.to_string()))
 }

@@ -5,7 +5,7 @@
 //! Run (release; built only with the `bench` feature, so `cargo test` never builds it):
 //!
 //! ```sh
-//! cargo run --release --locked -p parindex-web --features bench --example recompute -- \
+//! cargo run --release --locked -p parindex-app --features bench --example recompute -- \
 //!     [--database-url sqlite:///tmp/recompute.db?mode=rwc | postgres://…/db] [--units 10000] [--leaves 100] [--runs 3]
 //!     [--user-password PW]   # also creates the secretariat account `bench` with this password
 //!     [--publish]            # then publishes the results (stage `published`, one snapshot per unit)
@@ -18,12 +18,12 @@
 
 use std::time::Instant;
 
+use parindex_app::App;
+use parindex_app::results::{Audience, PeriodResults};
 use parindex_domain::{GroupCode, UnitCode, UnitDraft, UnitName};
 use parindex_store::index_sets::IndexSetContent;
 use parindex_store::periods::PeriodSettings;
 use parindex_store::{AuditActor, Store};
-use parindex_web::results::{Audience, PeriodResults};
-use parindex_web::{AppState, WebConfig};
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
     args.iter()
@@ -203,14 +203,14 @@ async fn main() {
             &Default::default(),
         )
         .expect("evidence");
-        AppState::new(store.clone(), WebConfig::default(), evidence)
+        App::new(store.clone(), evidence)
     };
     if let Some(password) = args
         .iter()
         .position(|a| a == "--user-password")
         .and_then(|i| args.get(i + 1))
     {
-        let hash = parindex_web::password::hash(password.clone())
+        let hash = parindex_app::password::hash(password.clone())
             .await
             .expect("hash");
         let mut tx = store
@@ -259,11 +259,11 @@ async fn main() {
         assert_eq!(ranked, units, "every unit ranked");
         if run == runs && args.iter().any(|a| a == "--publish") {
             let mut published = Vec::with_capacity(units);
-            for ev in parindex_web::evaluation::UnitEvaluation::load_period(&state, period.id)
+            for ev in parindex_app::evaluation::UnitEvaluation::load_period(&state, period.id)
                 .await
                 .expect("evaluations")
             {
-                let snap = parindex_web::results::snapshot(&ev, &ev.scorecard().expect("card"))
+                let snap = parindex_app::results::snapshot(&ev, &ev.scorecard().expect("card"))
                     .expect("snapshot");
                 published.push(parindex_store::appraisal::ResultToPublish {
                     unit_id: ev.unit.unit_id,

@@ -26,7 +26,7 @@ use parindex_store::survey::NewResponse;
 use parindex_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
+use crate::App;
 
 /// The most problems a failed job lists.
 pub const MAX_PROBLEMS: usize = 1000;
@@ -227,7 +227,7 @@ impl ImportPlan {
         let submitted_at = match self.date.map(cell) {
             None | Some("") => None,
             Some(text) => match parse_date_vi(text) {
-                Some(date) => Some(crate::page::day_start_ms(date)),
+                Some(date) => Some(parindex_domain::text::day_start_ms(date)),
                 None => {
                     problems.push(format!("ngày «{text}» không đúng dạng dd/mm/yyyy"));
                     None
@@ -288,7 +288,7 @@ enum JobError {
 }
 
 /// Starts a job in the background.
-pub fn spawn(state: &AppState, job_id: i64) {
+pub fn spawn(state: &App, job_id: i64) {
     let (store, evidence, progress) = (
         state.store.clone(),
         state.evidence.clone(),
@@ -302,7 +302,7 @@ pub fn spawn(state: &AppState, job_id: i64) {
 }
 
 /// Picks up the jobs left pending (the server stopped before they ran), in the background.
-pub async fn run_pending(state: AppState) {
+pub async fn run_pending(state: App) {
     match state.store.pending_import_jobs().await {
         Ok(jobs) => {
             for job in jobs {

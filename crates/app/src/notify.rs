@@ -12,7 +12,7 @@ use parindex_store::{AuditActor, Store};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::page::datetime_vi;
+use parindex_domain::text::datetime_vi;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Reminders start this long before the self-assessment deadline.
@@ -82,13 +82,9 @@ pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize
                         continue;
                     }
                     // Each unit's own deadline: the round's, or its extension.
-                    let Some(deadline) = crate::routes::appraisal::explanation_due_for(
-                        store,
-                        &period,
-                        unit.unit_id,
-                        k,
-                    )
-                    .await?
+                    let Some(deadline) =
+                        crate::deadlines::explanation_due_for(store, &period, unit.unit_id, k)
+                            .await?
                     else {
                         continue;
                     };

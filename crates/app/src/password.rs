@@ -5,38 +5,38 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-use crate::error::WebError;
+use crate::error::AppError;
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$…`).
-pub async fn hash(password: String) -> Result<String, WebError> {
+pub async fn hash(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let mut salt_bytes = [0u8; 16];
-        getrandom::fill(&mut salt_bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+        getrandom::fill(&mut salt_bytes).map_err(|e| AppError::internal(e.to_string()))?;
         let salt =
-            SaltString::encode_b64(&salt_bytes).map_err(|e| WebError::Internal(e.to_string()))?;
+            SaltString::encode_b64(&salt_bytes).map_err(|e| AppError::internal(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| WebError::Internal(e.to_string()))
+            .map_err(|e| AppError::internal(e.to_string()))
     })
     .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
+    .map_err(|e| AppError::internal(e.to_string()))?
 }
 
 /// Checks a password against a stored hash. With no stored hash (unknown user) a dummy hash
 /// is checked anyway, so the answer takes the same time and reveals nothing.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, WebError> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
         let dummy = DUMMY_HASH;
         let phc = stored.as_deref().unwrap_or(dummy);
-        let parsed = PasswordHash::new(phc).map_err(|e| WebError::Internal(e.to_string()))?;
+        let parsed = PasswordHash::new(phc).map_err(|e| AppError::internal(e.to_string()))?;
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         Ok(ok && stored.is_some())
     })
     .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
+    .map_err(|e| AppError::internal(e.to_string()))?
 }
 
 /// A valid argon2id hash of a random string, with the default parameters.

@@ -15,8 +15,8 @@ use parindex_domain::{IndexSet, IndexSetDoc, Points};
 use parindex_store::appraisal::{Adjustment, Appraisal, Assignment, Correction, ExternalValue};
 use parindex_store::periods::{LeafEntry, Period, PeriodUnit};
 
-use crate::AppState;
-use crate::error::WebError;
+use crate::App;
+use crate::error::AppError;
 
 /// A published index set, validated once and shared.
 #[derive(Debug)]
@@ -32,17 +32,17 @@ pub struct LoadedSet {
 #[derive(Debug, Default)]
 pub struct SetCache(std::sync::RwLock<HashMap<i64, Arc<LoadedSet>>>);
 
-impl AppState {
+impl App {
     /// The published set `id`, parsed and validated once per process.
-    pub async fn published_set(&self, id: i64) -> Result<Arc<LoadedSet>, WebError> {
+    pub async fn published_set(&self, id: i64) -> Result<Arc<LoadedSet>, AppError> {
         if let Some(hit) = self.sets.0.read().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(hit);
         }
         let stored = self.store.get_index_set(id).await?;
         let doc: IndexSetDoc = serde_json::from_str(&stored.definition)
-            .map_err(|e| WebError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::internal(e.to_string()))?;
         let set = IndexSet::from_doc(&doc, None)
-            .map_err(|r| WebError::Internal(format!("published set {id} invalid: {r}")))?;
+            .map_err(|r| AppError::internal(format!("published set {id} invalid: {r}")))?;
         let loaded = Arc::new(LoadedSet {
             id,
             title: doc.title.clone(),
@@ -62,7 +62,7 @@ impl AppState {
         &self,
         period_id: i64,
         group: &str,
-    ) -> Result<Arc<LoadedSet>, WebError> {
+    ) -> Result<Arc<LoadedSet>, AppError> {
         let set_id = self
             .store
             .period_sets(period_id)
@@ -70,21 +70,21 @@ impl AppState {
             .into_iter()
             .find(|(g, _)| g == group)
             .map(|(_, id)| id)
-            .ok_or(WebError::NotFound)?;
+            .ok_or(AppError::NotFound)?;
         self.published_set(set_id).await
     }
 }
 
 /// The period's stage and number of rounds, read from the stored period.
-pub fn stage_of(period: &Period) -> Result<(Stage, Rounds), WebError> {
+pub fn stage_of(period: &Period) -> Result<(Stage, Rounds), AppError> {
     let stage = Stage::from_stored(&period.stage, period.stage_round).ok_or_else(|| {
-        WebError::Internal(format!(
+        AppError::internal(format!(
             "period {} has an unknown stage {}/{}",
             period.id, period.stage, period.stage_round
         ))
     })?;
     let rounds = Rounds::parse(period.appraisal_rounds)
-        .map_err(|e| WebError::Internal(format!("period {}: {e}", period.id)))?;
+        .map_err(|e| AppError::internal(format!("period {}: {e}", period.id)))?;
     Ok((stage, rounds))
 }
 
@@ -171,10 +171,10 @@ struct UnitParts {
 
 impl UnitEvaluation {
     pub async fn load(
-        state: &AppState,
+        state: &App,
         period_id: i64,
         unit_id: i64,
-    ) -> Result<UnitEvaluation, WebError> {
+    ) -> Result<UnitEvaluation, AppError> {
         let period = state.store.get_period(period_id).await?;
         let (stage, rounds) = stage_of(&period)?;
         let unit = state.store.period_unit(period_id, unit_id).await?;
@@ -197,10 +197,7 @@ impl UnitEvaluation {
 
     /// Every participating unit's evaluation in one period, read with one query per kind of
     /// value for the whole period (not per unit), for computing all results at once.
-    pub async fn load_period(
-        state: &AppState,
-        period_id: i64,
-    ) -> Result<Vec<UnitEvaluation>, WebError> {
+    pub async fn load_period(state: &App, period_id: i64) -> Result<Vec<UnitEvaluation>, AppError> {
         let period = state.store.get_period(period_id).await?;
         let (stage, rounds) = stage_of(&period)?;
         let units = state.store.period_units(period_id).await?;
@@ -254,8 +251,8 @@ impl UnitEvaluation {
             let set = sets
                 .get(&unit.group_code)
                 .cloned()
-                .ok_or(WebError::NotFound)?;
-            let unit_parts = parts.remove(&unit.unit_id).ok_or(WebError::NotFound)?;
+                .ok_or(AppError::NotFound)?;
+            let unit_parts = parts.remove(&unit.unit_id).ok_or(AppError::NotFound)?;
             out.push(Self::build(
                 period.clone(),
                 stage,
@@ -407,7 +404,7 @@ impl UnitEvaluation {
     ///
     /// An item's summed points above the item's max are capped at the max here: the
     /// server refuses such an item when it is given, so this only guards old data.
-    pub fn scorecard(&self) -> Result<Scorecard, WebError> {
+    pub fn scorecard(&self) -> Result<Scorecard, AppError> {
         let scores: BTreeMap<String, LeafScore> = self
             .applicable_leaves()
             .filter_map(|leaf| {
@@ -439,11 +436,11 @@ impl UnitEvaluation {
             &adjustments,
             caps,
         )
-        .map_err(|e| WebError::Internal(format!("scorecard: {e}")))
+        .map_err(|e| AppError::internal(format!("scorecard: {e}")))
     }
 
     /// The unit's own scorecard (self-assessment only).
-    pub fn self_scorecard(&self) -> Result<Scorecard, WebError> {
+    pub fn self_scorecard(&self) -> Result<Scorecard, AppError> {
         let scores: BTreeMap<String, LeafScore> = self
             .applicable_leaves()
             .filter_map(|leaf| self.self_score(&leaf.code).map(|s| (leaf.code.clone(), s)))
@@ -454,7 +451,7 @@ impl UnitEvaluation {
             &scores,
             &BTreeMap::new(),
         )
-        .map_err(|e| WebError::Internal(format!("scorecard: {e}")))
+        .map_err(|e| AppError::internal(format!("scorecard: {e}")))
     }
 
     /// The appraisal progress of every self-assessed leaf (the ones appraisers check).

@@ -1,0 +1,1 @@
+//! Use cases of one's own account: login (with growing delays), logout, password change, role switch.

@@ -1,0 +1,1 @@
+//! Use cases of appraisal: the worklist, adjustments, explanations, comments, history.

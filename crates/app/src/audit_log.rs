@@ -1,0 +1,1 @@
+//! Use cases of the audit log: listing and filtering, verifying the chain.

@@ -1,0 +1,1 @@
+//! Use cases of evidence: attach a file (re-checking stage, deadline and submission), cite, download.

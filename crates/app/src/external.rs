@@ -1,0 +1,1 @@
+//! Use cases of figures supplied by other agencies: import, confirm, enter directly.

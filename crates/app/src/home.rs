@@ -1,0 +1,1 @@
+//! Use cases of the home page: what each role sees first.

@@ -1,0 +1,1 @@
+//! Use cases of in-app notifications: list, mark read.

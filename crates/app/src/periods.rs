@@ -1,0 +1,1 @@
+//! Use cases of evaluation periods: create, show the board, extensions and reopening.

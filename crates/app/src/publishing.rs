@@ -1,0 +1,1 @@
+//! Use cases of the decision and publication: record the decision, publish, republish.

@@ -1,0 +1,1 @@
+//! Use cases of survey collection: links, paper entry, the public form.

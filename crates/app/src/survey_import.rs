@@ -1,0 +1,1 @@
+//! Use cases of survey imports: upload, mapping, starting the job, following it.

@@ -1,0 +1,1 @@
+//! Use cases of survey review: scores, reports, quality checks, excluding responses.

@@ -1,0 +1,1 @@
+//! Use cases of the survey setup: settings, respondent groups, questionnaires and questions.

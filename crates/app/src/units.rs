@@ -1,0 +1,1 @@
+//! Use cases of the unit registry: create, edit, deactivate, groups, import from a spreadsheet.

@@ -1,0 +1,1 @@
+//! Use cases of the appraisal workflow: assignments, stage changes, deadlines, corrections.
