@@ -128,42 +128,6 @@ pub fn format_date_iso(date: Date) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::date;
-
-    #[test]
-    fn folding_finds_diacritics() {
-        assert_eq!(fold_for_search("Đánh  giá"), "danh gia");
-        assert_eq!(fold_for_search("SỞ TƯ PHÁP"), "so tu phap");
-        assert!(
-            fold_for_search("Cải cách thủ tục hành chính").contains(&fold_for_search("thu tuc"))
-        );
-    }
-
-    #[test]
-    fn names_refuse_controls_and_invisible_characters() {
-        assert_eq!(name_problem("Sở Tư pháp"), None);
-        assert!(name_problem("Sở\u{0}Tư pháp").is_some());
-        assert!(name_problem("Sở\tTư pháp").is_some());
-        assert!(name_problem("Sở \u{202E}pháp").is_some());
-        assert!(name_problem("Sở\u{200B}Tư").is_some());
-        assert!(name_problem("\u{FEFF}Sở").is_some());
-        assert!(name_problem("Sở\u{2066}Tư").is_some());
-    }
-
-    #[test]
-    fn dates_round_trip_in_vietnamese_form() {
-        assert_eq!(format_date_vi(date!(2021 - 09 - 06)), "06/09/2021");
-        assert_eq!(parse_date_vi("6/9/2021"), Some(date!(2021 - 09 - 06)));
-        assert_eq!(parse_date_vi("2021-09-06"), Some(date!(2021 - 09 - 06)));
-        assert_eq!(parse_date_vi("31/02/2024"), None);
-        assert_eq!(parse_date_vi("06/09/21"), None);
-        assert_eq!(parse_date_vi("abc"), None);
-    }
-}
-
 /// Vietnam keeps UTC+7 all year.
 pub const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
     Ok(o) => o,
@@ -199,4 +163,40 @@ pub fn date_vi(iso: &str) -> String {
 pub fn day_start_ms(date: Date) -> i64 {
     let t = date.midnight().assume_offset(VIETNAM);
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn folding_finds_diacritics() {
+        assert_eq!(fold_for_search("Đánh  giá"), "danh gia");
+        assert_eq!(fold_for_search("SỞ TƯ PHÁP"), "so tu phap");
+        assert!(
+            fold_for_search("Cải cách thủ tục hành chính").contains(&fold_for_search("thu tuc"))
+        );
+    }
+
+    #[test]
+    fn names_refuse_controls_and_invisible_characters() {
+        assert_eq!(name_problem("Sở Tư pháp"), None);
+        assert!(name_problem("Sở\u{0}Tư pháp").is_some());
+        assert!(name_problem("Sở\tTư pháp").is_some());
+        assert!(name_problem("Sở \u{202E}pháp").is_some());
+        assert!(name_problem("Sở\u{200B}Tư").is_some());
+        assert!(name_problem("\u{FEFF}Sở").is_some());
+        assert!(name_problem("Sở\u{2066}Tư").is_some());
+    }
+
+    #[test]
+    fn dates_round_trip_in_vietnamese_form() {
+        assert_eq!(format_date_vi(date!(2021 - 09 - 06)), "06/09/2021");
+        assert_eq!(parse_date_vi("6/9/2021"), Some(date!(2021 - 09 - 06)));
+        assert_eq!(parse_date_vi("2021-09-06"), Some(date!(2021 - 09 - 06)));
+        assert_eq!(parse_date_vi("31/02/2024"), None);
+        assert_eq!(parse_date_vi("06/09/21"), None);
+        assert_eq!(parse_date_vi("abc"), None);
+    }
 }

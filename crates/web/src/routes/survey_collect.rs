@@ -1180,6 +1180,19 @@ pub async fn mismatches(
     })
 }
 
+/// The routes of this area.
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/questionnaires/{qid}/links", links)
+        .post("/questionnaires/{qid}/links", generate)
+        .get("/questionnaires/{qid}/paper", paper)
+        .post("/questionnaires/{qid}/paper", paper_save)
+        .get("/questionnaires/{qid}/paper/mismatches", mismatches)
+        .get("/s/{token}", public_form)
+        .post("/s/{token}", public_save)
+        .open_get("/survey.css", stylesheet)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1195,17 +1208,4 @@ mod tests {
         assert_eq!(base32(b"f"), "my");
         assert_eq!(base32(b"foobar"), "mzxw6ytboi");
     }
-}
-
-/// The routes of this area.
-pub fn router() -> Routes {
-    Routes::new()
-        .get("/questionnaires/{qid}/links", links)
-        .post("/questionnaires/{qid}/links", generate)
-        .get("/questionnaires/{qid}/paper", paper)
-        .post("/questionnaires/{qid}/paper", paper_save)
-        .get("/questionnaires/{qid}/paper/mismatches", mismatches)
-        .get("/s/{token}", public_form)
-        .post("/s/{token}", public_save)
-        .open_get("/survey.css", stylesheet)
 }
