@@ -145,9 +145,7 @@ fn the_default_port_is_8080_on_loopback() {
 }
 
 async fn audit_verify_catches_tampering(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+    let db = TestDb::new(backend).await;
     let dir = temp_dir("audit");
     let url = db.url.clone();
     let with_url = |args: &[&str]| {
@@ -198,6 +196,10 @@ async fn audit_verify_catches_tampering_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn audit_verify_catches_tampering_postgres() {
     audit_verify_catches_tampering(Backend::Postgres).await;
 }
@@ -690,9 +692,7 @@ fn spawn_serve(dir: &Path, addr: &str, envs: &[(&str, &str)]) -> Child {
 // are swept when `serve` starts; a fresh temporary, a fresh orphan and a file with its row
 // are kept.
 async fn crashed_uploads_leave_nothing_behind(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+    let db = TestDb::new(backend).await;
     let dir = temp_dir("sweep");
     let evidence_dir = dir.join("data/evidence");
     let evidence =
@@ -753,6 +753,10 @@ async fn crashed_uploads_leave_nothing_behind_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn crashed_uploads_leave_nothing_behind_postgres() {
     crashed_uploads_leave_nothing_behind(Backend::Postgres).await;
 }
@@ -804,7 +808,9 @@ fn slow_and_idle_clients_cannot_take_the_server_down() {
     let exit = stop(&mut child);
     let took = start.elapsed();
     assert!(exit.success(), "{exit}");
-    assert!(took < Duration::from_secs(4), "SIGTERM took {took:?}");
+    // A hang guard, generous for a loaded machine: the half-sent request would hold the
+    // shutdown for the 60 s header timeout without the 1 s shutdown deadline.
+    assert!(took < Duration::from_secs(20), "SIGTERM took {took:?}");
     let mut log = String::new();
     child
         .stderr
@@ -822,9 +828,7 @@ fn slow_and_idle_clients_cannot_take_the_server_down() {
 // it, every cited file). `restore` refuses to overwrite a database holding data without
 // --force. On PostgreSQL, `backup` copies the evidence store and points to pg_dump.
 async fn backup_and_restore_are_commands(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+    let db = TestDb::new(backend).await;
     let dir = temp_dir("backup");
     let data = dir.join("data");
     let evidence_dir = data.join("evidence");
@@ -1018,6 +1022,10 @@ async fn backup_and_restore_are_commands_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn backup_and_restore_are_commands_postgres() {
     backup_and_restore_are_commands(Backend::Postgres).await;
 }

@@ -1,5 +1,6 @@
-//! Test support shared by every crate's tests: a fresh database on SQLite (always) or on
-//! PostgreSQL (when `PARINDEX_TEST_DATABASE_URL` is set), so the same test proves both.
+//! Test support shared by every crate's tests: a fresh database on SQLite or on PostgreSQL (the
+//! server in `PARINDEX_TEST_DATABASE_URL`), so the same test proves both, removed again when the
+//! test ends, even by a panic.
 
 use crate::{Backend, Store};
 
@@ -7,12 +8,13 @@ use crate::{Backend, Store};
 /// creates and drops its own).
 pub const PG_URL_VAR: &str = "PARINDEX_TEST_DATABASE_URL";
 
-/// A fresh, migrated database that cleans up after itself when `cleanup` is called.
+/// A fresh, migrated database, removed when this value is dropped (also when the test panics),
+/// so a failing test leaks nothing. `cleanup` does the same without blocking.
 #[derive(Debug)]
 pub struct TestDb {
     pub store: Store,
     pub url: String,
-    cleanup: Cleanup,
+    cleanup: Option<Cleanup>,
 }
 
 #[derive(Debug)]
@@ -27,25 +29,32 @@ fn random_suffix() -> String {
     hex::encode(bytes)
 }
 
+/// The reason a PostgreSQL test is ignored where no server is configured (the `ignore` text of
+/// `both_backends!`; the web tests use the same words).
+pub const NEEDS_POSTGRES: &str = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL";
+
 impl TestDb {
-    /// A new database on `backend`, or None (after saying so loudly) when the backend is not
-    /// available outside CI. Under `CI=true` a missing PostgreSQL is a failure, not a skip.
-    pub async fn new(backend: Backend) -> Option<TestDb> {
+    /// A new database on `backend`. PostgreSQL tests are ignored at compile time where no server
+    /// is configured (the `parindex_pg` cfg, see `build-support/test_services.rs`), so reaching
+    /// this without `PARINDEX_TEST_DATABASE_URL` (under `CI=true`, or with `--ignored`) fails.
+    pub async fn new(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("parindex-test-{}", random_suffix()));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let path = dir.join("test.db");
                 let url = format!("sqlite://{}?mode=rwc", path.display());
+                // The guard exists before the store, so that a failed connect removes the folder.
+                let cleanup = Some(Cleanup::File(dir));
                 let store = Store::connect(&url, 8).await.expect("sqlite store");
-                Some(TestDb {
+                TestDb {
                     store,
                     url,
-                    cleanup: Cleanup::File(dir),
-                })
+                    cleanup,
+                }
             }
             Backend::Postgres => {
-                let admin_url = pg_url_or_skip()?;
+                let admin_url = pg_url();
                 let name = format!("parindex_test_{}", random_suffix());
                 let admin = Store::connect_admin(&admin_url).await;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -54,20 +63,35 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await;
                 let url = replace_db_name(&admin_url, &name);
-                let store = Store::connect(&url, 8).await.expect("postgres store");
-                Some(TestDb {
+                let cleanup = Cleanup::PgDatabase { admin_url, name };
+                let store = match Store::connect(&url, 8).await {
+                    Ok(store) => store,
+                    Err(e) => {
+                        cleanup.run_blocking();
+                        panic!("postgres store: {e}");
+                    }
+                };
+                TestDb {
                     store,
                     url,
-                    cleanup: Cleanup::PgDatabase { admin_url, name },
-                })
+                    cleanup: Some(cleanup),
+                }
             }
         }
     }
 
-    /// Closes the pool and removes the database.
-    pub async fn cleanup(self) {
+    /// Closes the pool and removes the database (what `Drop` does, without blocking a thread).
+    pub async fn cleanup(mut self) {
         self.store.pool().close().await;
-        match self.cleanup {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run().await;
+        }
+    }
+}
+
+impl Cleanup {
+    async fn run(self) {
+        match self {
             Cleanup::File(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -82,23 +106,38 @@ impl TestDb {
             }
         }
     }
+
+    /// `run` from synchronous code, on a thread and runtime of its own: `Drop` may run inside
+    /// the test's runtime (which must not be blocked) or while it unwinds.
+    fn run_blocking(self) {
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime")
+                .block_on(self.run());
+        })
+        .join();
+    }
 }
 
-/// The PostgreSQL URL for tests, or None after printing a loud skip notice. Panics under CI.
-pub fn pg_url_or_skip() -> Option<String> {
-    match std::env::var(PG_URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "{PG_URL_VAR} is not set but CI=true: the PostgreSQL tests are required in CI"
-                );
-            }
-            eprintln!(
-                "\n*** SKIPPED on PostgreSQL: set {PG_URL_VAR}=postgres://postgres@127.0.0.1:5432/postgres to run this test there too ***\n"
-            );
-            None
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            // FORCE ends the connections the pool still holds.
+            cleanup.run_blocking();
         }
+    }
+}
+
+/// The PostgreSQL server for tests; panics, saying what to set, when there is none.
+pub fn pg_url() -> String {
+    match std::env::var(PG_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "{NEEDS_POSTGRES} (e.g. {PG_URL_VAR}=postgres://postgres@127.0.0.1:5432/postgres); \
+             under CI=true the PostgreSQL tests are required"
+        ),
     }
 }
 
@@ -129,8 +168,11 @@ impl Store {
     }
 }
 
-/// Runs a test body against SQLite and, when configured, PostgreSQL:
-/// `both_backends!(name, |store: Store| async move { … })` defines `name_sqlite` and `name_postgres`.
+/// Runs a test body against SQLite and PostgreSQL:
+/// `both_backends!(name, |store: Store| async move { … })` defines `name::sqlite` and
+/// `name::postgres`. The PostgreSQL one is ignored, with the reason, where no server is
+/// configured (not under `CI=true`); the crate using this needs the `parindex_pg` cfg from
+/// `build-support/test_services.rs` in its build script.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
@@ -139,17 +181,17 @@ macro_rules! both_backends {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let db = $crate::testing::TestDb::new($crate::Backend::Sqlite)
-                    .await
-                    .expect("sqlite is always available");
+                let db = $crate::testing::TestDb::new($crate::Backend::Sqlite).await;
                 ($body)(db.store.clone()).await;
                 db.cleanup().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(parindex_pg),
+                ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+            )]
             async fn postgres() {
-                let Some(db) = $crate::testing::TestDb::new($crate::Backend::Postgres).await else {
-                    return;
-                };
+                let db = $crate::testing::TestDb::new($crate::Backend::Postgres).await;
                 ($body)(db.store.clone()).await;
                 db.cleanup().await;
             }

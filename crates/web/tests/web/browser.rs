@@ -6,10 +6,12 @@ use crate::support::browser::{BrowserApp, WINDOW};
 
 /// The secretariat logs in, creates a unit, is refused a duplicate code, and logs out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn secretariat_creates_a_unit_and_logs_out() {
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
 
     b.login_as("thuky").await;
     let role = b.text("[data-testid=active-role]").await;
@@ -93,10 +95,12 @@ async fn secretariat_creates_a_unit_and_logs_out() {
 
 /// The units page fits a 1366×768 screen without horizontal scrolling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn units_page_fits_1366_wide() {
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     b.login_as("thuky").await;
     b.goto("/units").await;
     b.find("[data-testid=units-table]").await;
@@ -125,10 +129,12 @@ async fn units_page_fits_1366_wide() {
 /// The secretariat imports an index set from Excel, reads the validation report, publishes it
 /// and browses the tree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn secretariat_imports_an_index_set_from_excel_and_publishes_it() {
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     // The Excel file a secretariat would upload: the shipped departments set, as a workbook.
     let yaml = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
     let doc = parindex_formats::parse_index_set_file(yaml.as_bytes()).unwrap();
@@ -210,12 +216,14 @@ async fn secretariat_imports_an_index_set_from_excel_and_publishes_it() {
 /// A unit officer fills leaves of different rule kinds (autosaved, scored by the server) and
 /// uploads evidence; the head submits; editing is then refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
     use parindex_domain::rules::{LeafInput, RuleSpec};
     use parindex_store::AuditActor;
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     // A published departments set and a period open now, set up directly in the store.
     let yaml = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
     let doc = parindex_formats::parse_index_set_file(yaml.as_bytes()).unwrap();
@@ -473,14 +481,16 @@ async fn officer_fills_the_sheet_with_evidence_and_the_head_submits() {
 /// with a new file and submits; the appraiser sets the final score; the secretariat closes the
 /// rounds, records the approval decision with its signed PDF, and publishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn appraisal_cycle_from_flag_to_publication() {
     use parindex_domain::rules::{LeafInput, RuleSpec};
     use parindex_store::AuditActor;
     use parindex_store::appraisal::AppraisalWrite;
     use parindex_store::periods::LeafEntryWrite;
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     // Set up in the store: the departments set, a period whose unit (STP) has submitted, the
     // appraiser assigned to every domain of STP, and round 1 under way with every leaf but one
     // already appraised, so the journey below is about that one leaf.
@@ -772,10 +782,12 @@ async fn appraisal_cycle_from_flag_to_publication() {
 /// question by tapping the answer labels, submits, and the response is stored as submitted;
 /// the secretariat then sees the units' survey scores move on the scores page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn respondent_answers_a_survey_link_on_a_phone() {
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     let (period, qid) = crate::http_survey_collect::open_questionnaire(&b.app).await;
 
     // The survey operator generates one link on the links page and reads it there.
@@ -873,10 +885,12 @@ async fn fetch_in_browser(b: &BrowserApp, href: &str) -> (u64, String, String) {
 /// the heat map, downloads the Excel workbook and the PDF annex; once published, anyone sees
 /// the ranking on the public page without logging in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(parindex_browser),
+    ignore = "needs chromedriver: install chromium-driver or set PARINDEX_CHROMEDRIVER"
+)]
 async fn secretariat_ranks_exports_and_the_public_sees_the_published_ranking() {
-    let Some(b) = BrowserApp::start(Backend::Sqlite).await else {
-        return;
-    };
+    let b = BrowserApp::start(Backend::Sqlite).await;
     let (period, units) = crate::http_results::province(&b.app).await;
     b.login_as("thuky").await;
     b.goto(&format!("/periods/{period}")).await;

@@ -1,110 +1,14 @@
-//! Authorization: for every role, the routes it may and may not reach; a foreign unit's
-//! objects answer 404; anonymous visitors are sent to the login page.
+//! Authorization beyond the route × role matrix (http_access_matrix.rs): a foreign unit's
+//! objects answer 404, navigation follows the role, roles are switched only among one's own.
 
 use axum::http::StatusCode;
 
-use crate::support::{ACCOUNTS, TestApp};
+use crate::support::TestApp;
 use crate::web_test;
 
 const OK: StatusCode = StatusCode::OK;
 const NO: StatusCode = StatusCode::FORBIDDEN;
 const NF: StatusCode = StatusCode::NOT_FOUND;
-
-/// Expected status of each GET route, per account (in ACCOUNTS order:
-/// admin, thuky, canbo.stp, truong.stp, thamdinh, hoidong, cungcap, khaosat, lanhdao).
-fn matrix(app: &TestApp) -> Vec<(String, [StatusCode; 9])> {
-    let stp = app.seed.unit_stp;
-    let snv = app.seed.unit_snv;
-    let admin = app.seed.users["admin"];
-    vec![
-        ("/".into(), [OK; 9]),
-        ("/account".into(), [OK; 9]),
-        ("/units".into(), [OK; 9]),
-        ("/unit-groups".into(), [OK; 9]),
-        (format!("/units/{stp}"), [OK; 9]),
-        (
-            format!("/units/{snv}"),
-            [OK, OK, NF, NF, OK, OK, OK, OK, OK],
-        ),
-        ("/units/new".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
-        ("/units/import".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
-        (
-            format!("/units/{stp}/edit"),
-            [OK, OK, NO, NO, NO, NO, NO, NO, NO],
-        ),
-        (
-            format!("/units/{snv}/edit"),
-            [OK, OK, NF, NF, NO, NO, NO, NO, NO],
-        ),
-        ("/users".into(), [OK, NO, NO, NO, NO, NO, NO, NO, NO]),
-        ("/users/new".into(), [OK, NO, NO, NO, NO, NO, NO, NO, NO]),
-        (
-            format!("/users/{admin}"),
-            [OK, NO, NO, NO, NO, NO, NO, NO, NO],
-        ),
-        ("/audit".into(), [OK, OK, NO, NO, NO, NO, NO, NO, NO]),
-        ("/units/999999".into(), [NF, NF, NF, NF, NF, NF, NF, NF, NF]),
-        ("/index-sets".into(), [OK; 9]),
-        ("/index-sets/format".into(), [OK; 9]),
-        ("/index-sets/999999".into(), [NF; 9]),
-        ("/appraisal".into(), [NO, NO, NO, NO, OK, NO, NO, NO, NO]),
-        ("/notifications".into(), [OK; 9]),
-        ("/external".into(), [OK, OK, NO, NO, NO, NO, OK, NO, NO]),
-        // Results: the secretariat, the council and leadership (and the administrator).
-        ("/results".into(), [OK, OK, NO, NO, NO, OK, NO, NO, OK]),
-        (
-            "/periods/999999/ranking".into(),
-            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
-        ),
-        (
-            "/periods/999999/matrix".into(),
-            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
-        ),
-        (
-            "/periods/999999/ranking.xlsx".into(),
-            [NF, NF, NO, NO, NO, NF, NO, NO, NF],
-        ),
-    ]
-}
-
-web_test!(
-    every_role_reaches_exactly_its_routes,
-    |app: TestApp| async move {
-        let matrix = matrix(&app);
-        let mut failures = Vec::new();
-        for (i, (username, _, _)) in ACCOUNTS.iter().enumerate() {
-            let mut client = app.login_as(username).await;
-            for (path, expected) in &matrix {
-                let got = client.get(path).await.status;
-                if got != expected[i] {
-                    failures.push(format!(
-                        "{username} GET {path}: expected {}, got {got}",
-                        expected[i]
-                    ));
-                }
-            }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
-        app
-    }
-);
-
-web_test!(
-    anonymous_visitors_are_sent_to_login,
-    |app: TestApp| async move {
-        let mut client = app.client();
-        for (path, _) in matrix(&app) {
-            let r = client.get(&path).await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
-            assert!(
-                r.location().starts_with("/login"),
-                "{path} → {}",
-                r.location()
-            );
-        }
-        app
-    }
-);
 
 web_test!(navigation_follows_the_role, |app: TestApp| async move {
     let mut officer = app.login_as("canbo.stp").await;
@@ -226,7 +130,11 @@ web_test!(
             .find(|g| g.role == parindex_domain::Role::Viewer)
             .unwrap()
             .id;
-        assert!(!officer.get("/units").await.body.contains("Sở Nội vụ"));
+        // As unit officer: their own unit only.
+        let units = officer.get("/units").await;
+        assert_eq!(units.status, StatusCode::OK, "{}", units.body);
+        assert!(units.body.contains("Sở Tư pháp"), "{}", units.body);
+        assert!(!units.body.contains("Sở Nội vụ"), "{}", units.body);
         assert_eq!(
             officer
                 .post("/account/role", &[("grant_id", &viewer.to_string())])
@@ -250,6 +158,10 @@ web_test!(
             StatusCode::NOT_FOUND
         );
         assert_eq!(officer.get("/users").await.status, StatusCode::FORBIDDEN);
+        // Still the viewer they switched to: the whole province, not the administrator.
+        let units = officer.get("/units").await;
+        assert_eq!(units.status, StatusCode::OK, "{}", units.body);
+        assert!(units.body.contains("Sở Nội vụ"), "{}", units.body);
         app
     }
 );
@@ -257,7 +169,7 @@ web_test!(
 web_test!(
     a_unit_s_sheet_and_evidence_are_for_its_assigned_appraisers_not_the_administrator,
     |app: TestApp| async move {
-        let period = crate::http_self_assessment::open_period(&app).await;
+        let period = crate::support::fixtures::open_period(&app).await;
         let stp = app.seed.unit_stp;
         let snv = app.seed.unit_snv;
         let set = parindex_formats::parse_index_set_file(

@@ -5,67 +5,12 @@
 
 use axum::http::StatusCode;
 use parindex_store::AuditActor;
-use parindex_store::index_sets::IndexSetContent;
 
+use crate::support::fixtures;
 use crate::support::{TestApp, TestClient};
 use crate::web_test;
 
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
-
-/// Publishes the shipped departments set and opens a period around today (two rounds, bonus
-/// and penalty caps of 1 point); returns its id.
-async fn open_period(app: &TestApp) -> i64 {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    let mut tx = app
-        .store()
-        .begin_write(AuditActor::system("test"))
-        .await
-        .unwrap();
-    let set = tx
-        .create_index_set(
-            &IndexSetContent {
-                code: doc.code.clone(),
-                year: 2026,
-                unit_group: "SO".into(),
-                title: doc.title.clone(),
-                illustrative: true,
-                definition: serde_json::to_string(&doc).unwrap(),
-                node_count: 123,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    tx.publish_index_set(set.id, 1).await.unwrap();
-    tx.commit().await.unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
-    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
-    let mut secretariat = app.login_as("thuky").await;
-    let r = secretariat
-        .post(
-            "/periods",
-            &[
-                ("name", "Đánh giá CCHC năm 2026"),
-                ("year", "2026"),
-                ("self_open", &fmt(today - time::Duration::days(1))),
-                ("self_close", &fmt(today + time::Duration::days(10))),
-                ("bonus_cap", "1"),
-                ("penalty_cap", "1"),
-                ("appraisal_rounds", "2"),
-                ("set_SO", &set.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    r.location()
-        .trim_start_matches("/periods/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 /// Moves the period's stage directly (setup only).
 async fn set_stage(app: &TestApp, period: i64, from: (&str, i64), to: (&str, i64)) {
@@ -81,7 +26,7 @@ async fn set_stage(app: &TestApp, period: i64, from: (&str, i64), to: (&str, i64
 /// A period where STP scored 1.1.1 and 1.1.3 (both "Đạt") over HTTP and submitted, now in
 /// round 1, with `thamdinh` assigned to STP's criterion 1.1.
 async fn appraisal_setup(app: &TestApp) -> i64 {
-    let period = open_period(app).await;
+    let period = fixtures::period(app).caps("1", "1").rounds(2).open().await;
     let stp = app.seed.unit_stp;
     let mut officer = app.login_as("canbo.stp").await;
     for code in ["1.1.1", "1.1.3"] {
@@ -576,7 +521,7 @@ async fn everything(app: &TestApp, period: i64, unit: i64) -> String {
 web_test!(
     a_unit_cannot_change_its_sheet_once_the_appraisal_started,
     |app: TestApp| async move {
-        let period = open_period(&app).await;
+        let period = fixtures::period(&app).caps("1", "1").rounds(2).open().await;
         let stp = app.seed.unit_stp;
         let mut officer = app.login_as("canbo.stp").await;
         let mut head = app.login_as("truong.stp").await;

@@ -11,67 +11,14 @@ use parindex_app::notify::{SmtpConfig, send_deadline_reminders, send_email, send
 use parindex_domain::Username;
 use parindex_store::AuditActor;
 use parindex_store::appraisal::{AppraisalWrite, NewNotification};
-use parindex_store::index_sets::IndexSetContent;
 use parindex_store::users::NewUser;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::TestApp;
+use crate::support::fixtures;
 use crate::web_test;
 
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
 const DAY: i64 = 24 * 3600 * 1000;
-
-/// Publishes the shipped departments set and opens a period (self-assessment closing in 10
-/// days, explanations due in 20); returns its id.
-async fn open_period(app: &TestApp) -> i64 {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    let mut tx = app
-        .store()
-        .begin_write(AuditActor::system("test"))
-        .await
-        .unwrap();
-    let set = tx
-        .create_index_set(
-            &IndexSetContent {
-                code: doc.code.clone(),
-                year: 2026,
-                unit_group: "SO".into(),
-                title: doc.title.clone(),
-                illustrative: true,
-                definition: serde_json::to_string(&doc).unwrap(),
-                node_count: 123,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    tx.publish_index_set(set.id, 1).await.unwrap();
-    tx.commit().await.unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
-    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
-    let mut secretariat = app.login_as("thuky").await;
-    let r = secretariat
-        .post(
-            "/periods",
-            &[
-                ("name", "Đánh giá CCHC năm 2026"),
-                ("year", "2026"),
-                ("self_open", &fmt(today - time::Duration::days(1))),
-                ("self_close", &fmt(today + time::Duration::days(10))),
-                ("explanation_due", &fmt(today + time::Duration::days(20))),
-                ("set_SO", &set.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    r.location()
-        .trim_start_matches("/periods/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 async fn system_tx(app: &TestApp) -> parindex_store::WriteTx {
     app.store()
@@ -83,7 +30,7 @@ async fn system_tx(app: &TestApp) -> parindex_store::WriteTx {
 web_test!(
     reminders_are_created_once_and_only_for_unsubmitted_units_near_the_deadline,
     |app: TestApp| async move {
-        let period = open_period(&app).await;
+        let period = fixtures::period(&app).explanation_due_in(20).open().await;
         let close = app.store().get_period(period).await.unwrap().self_close_at;
         let store = app.store();
         let officer = app.seed.users["canbo.stp"];
@@ -255,11 +202,17 @@ web_test!(
             .post(&format!("/notifications/{}/read", ids[0]), &[])
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // The refusal is the not-found page, not some other failure.
+        assert!(r.body.contains("Không tìm thấy"), "{}", r.body);
         assert!(
             app.store().notifications(officer, 10).await.unwrap()[0]
                 .read_at
                 .is_none()
         );
+        // The other user's own page works and lists none of the officer's.
+        let r = other.get("/notifications").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(!r.body.contains("Thông báo thứ nhất"), "{}", r.body);
 
         let r = client
             .post(&format!("/notifications/{}/read", ids[0]), &[])
@@ -273,6 +226,7 @@ web_test!(
             1
         );
         let r = client.get("/notifications").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.body.contains(">1</span>"), "{}", r.body);
 
         let r = client.post("/notifications/read-all", &[]).await;
@@ -285,7 +239,14 @@ web_test!(
             0
         );
         let r = client.get("/notifications").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(!r.body.contains("data-testid=\"unread-badge\""));
+        // Read, not gone: both are still listed.
+        assert!(
+            r.body.contains("Thông báo thứ nhất") && r.body.contains("Thông báo thứ hai"),
+            "{}",
+            r.body
+        );
         app
     }
 );

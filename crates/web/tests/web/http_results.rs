@@ -558,7 +558,8 @@ web_test!(
         .await;
         assert_eq!(status, StatusCode::OK);
         assert!(pdf.starts_with(b"%PDF"));
-        if let Some(text) = pdf_text(&pdf) {
+        {
+            let text = pdf_text(&pdf);
             for name in [
                 "Sở Tư pháp",
                 "Sở Nội vụ",
@@ -581,7 +582,8 @@ web_test!(
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        if let Some(text) = pdf_text(&pdf) {
+        {
+            let text = pdf_text(&pdf);
             assert!(
                 text.contains("BẢNG ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH"),
                 "{text}"
@@ -774,7 +776,10 @@ web_test!(
 
         let mut secretariat = app.login_as("thuky").await;
         let r = secretariat.get(&format!("/periods/{period}/ranking")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(cell(&r.body, "change-STC"), "", "no predecessor yet");
+        // The comparison is there for a unit with its own result last year.
+        assert_eq!(cell(&r.body, "change-STP"), "= (−5,00)");
         // The link is set on a unit that does not take part this year: the cached results
         // must still be recomputed (the fingerprint covers every unit).
         let mut tx = app
@@ -836,6 +841,8 @@ web_test!(
                 id("H-EAKAR")
             ))
             .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("Huyện Ea Kar"), "{}", r.body);
         assert!(!r.body.contains("data-testid=\"unit-years\""));
         app
     }
@@ -896,7 +903,8 @@ web_test!(
         )
         .await;
         assert_eq!(status, StatusCode::OK);
-        if let Some(text) = pdf_text(&pdf) {
+        {
+            let text = pdf_text(&pdf);
             assert!(text.contains("65,00"), "{text}");
             assert!(
                 text.contains("Các tiêu chí chưa đạt (2)"),

@@ -9,65 +9,9 @@ use parindex_domain::rules::RuleSpec;
 use parindex_store::AuditActor;
 use parindex_store::index_sets::IndexSetContent;
 
+use crate::support::fixtures::{SO_YAML, open_period, so_set};
 use crate::support::{TestApp, TestClient, download, pdf_text};
 use crate::web_test;
-
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
-
-fn so_set() -> IndexSet {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    IndexSet::from_doc(&doc, None).unwrap()
-}
-
-/// Publishes the shipped departments set and opens a period around today; returns its id.
-pub(crate) async fn open_period(app: &TestApp) -> i64 {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    let mut tx = app
-        .store()
-        .begin_write(AuditActor::system("test"))
-        .await
-        .unwrap();
-    let set = tx
-        .create_index_set(
-            &IndexSetContent {
-                code: doc.code.clone(),
-                year: 2026,
-                unit_group: "SO".into(),
-                title: doc.title.clone(),
-                illustrative: true,
-                definition: serde_json::to_string(&doc).unwrap(),
-                node_count: 123,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    tx.publish_index_set(set.id, 1).await.unwrap();
-    tx.commit().await.unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
-    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
-    let mut secretariat = app.login_as("thuky").await;
-    let r = secretariat
-        .post(
-            "/periods",
-            &[
-                ("name", "Đánh giá CCHC năm 2026"),
-                ("year", "2026"),
-                ("self_open", &fmt(today - time::Duration::days(1))),
-                ("self_close", &fmt(today + time::Duration::days(10))),
-                ("set_SO", &set.id.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    r.location()
-        .trim_start_matches("/periods/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 /// Form fields of a leaf save.
 type Fields = Vec<(String, String)>;
@@ -723,7 +667,8 @@ web_test!(
         .await;
         assert_eq!(status, StatusCode::OK);
         assert!(pdf.starts_with(b"%PDF"));
-        if let Some(text) = pdf_text(&pdf) {
+        {
+            let text = pdf_text(&pdf);
             // Table cells wrap; compare with white space folded.
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(text.contains("Sở Tư pháp"), "{text}");

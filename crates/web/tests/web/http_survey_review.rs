@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use parindex_domain::IndexSet;
 use parindex_domain::Points;
 use parindex_domain::survey::{AnswerOption, Question, QuestionnaireDoc, ResponseAnswers};
 use parindex_store::AuditActor;
@@ -14,16 +13,9 @@ use parindex_store::audit::AuditFilter;
 use parindex_store::survey::NewResponse;
 use rust_decimal::Decimal;
 
-use crate::http_survey_collect::open_period;
+use crate::support::fixtures::{open_period, so_set};
 use crate::support::{TestApp, download};
 use crate::web_test;
-
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
-
-fn so_set() -> IndexSet {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    IndexSet::from_doc(&doc, None).unwrap()
-}
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 

@@ -3,22 +3,14 @@
 //! versions), the printable version, progress against the plan, and who may see it.
 
 use axum::http::StatusCode;
-use parindex_domain::IndexSet;
 use parindex_domain::rules::RuleSpec;
 use parindex_domain::survey::QuestionnaireDoc;
 use parindex_store::AuditActor;
 use parindex_store::survey::NewResponse;
 
-use crate::http_survey_collect::open_period;
+use crate::support::fixtures::{open_period, so_set};
 use crate::support::{TestApp, TestClient};
 use crate::web_test;
-
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
-
-fn so_set() -> IndexSet {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    IndexSet::from_doc(&doc, None).unwrap()
-}
 
 fn leaf_of_kind(pick: impl Fn(&RuleSpec) -> bool) -> String {
     so_set()
@@ -564,6 +556,9 @@ web_test!(only_survey_roles_see_the_setup, |app: TestApp| async move {
     ];
     let mut officer = app.login_as("canbo.stp").await;
     let home = officer.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    // The officer's home, with their own work and without the survey.
+    assert!(home.body.contains("Sở Tư pháp"), "{}", home.body);
     assert!(!home.body.contains("href=\"/survey\""));
     for path in &gets {
         assert_eq!(
@@ -585,6 +580,8 @@ web_test!(only_survey_roles_see_the_setup, |app: TestApp| async move {
         assert_eq!(viewer.get(path).await.status, StatusCode::OK, "{path}");
     }
     let page = viewer.get(&format!("/questionnaires/{qid}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Phiếu người dân"), "{}", page.body);
     assert!(!page.body.contains("/new-version"));
     for (path, fields) in &posts {
         assert_eq!(
@@ -595,5 +592,13 @@ web_test!(only_survey_roles_see_the_setup, |app: TestApp| async move {
     }
     assert_eq!(app.store().survey_groups(period).await.unwrap().len(), 1);
     assert_eq!(app.store().questionnaires(period).await.unwrap().len(), 1);
+    // The survey operator is shown the setup the others are refused.
+    let mut operator = app.login_as("khaosat").await;
+    let home = operator.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("href=\"/survey\""), "{}", home.body);
+    for path in &gets {
+        assert_eq!(operator.get(path).await.status, StatusCode::OK, "{path}");
+    }
     app
 });

@@ -10,16 +10,9 @@ use parindex_domain::rules::RuleSpec;
 use parindex_store::throttle::DelayPolicy;
 use tower::ServiceExt;
 
-use crate::http_self_assessment::open_period;
+use crate::support::fixtures::{open_period, so_set};
 use crate::support::{PASSWORD, TestApp, TestClient, TestResponse, extract_csrf};
 use crate::web_test;
-
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
-
-fn so_set() -> IndexSet {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    IndexSet::from_doc(&doc, None).unwrap()
-}
 
 fn leaf_of_kind(set: &IndexSet, pick: impl Fn(&RuleSpec) -> bool) -> String {
     set.leaves()

@@ -620,7 +620,8 @@ web_test!(
             )
             .await;
             assert_eq!(status, StatusCode::OK);
-            if let Some(text) = pdf_text(&pdf) {
+            {
+                let text = pdf_text(&pdf);
                 assert!(text.contains("Không áp dụng"), "{text}");
                 assert!(text.contains("Báo cáo định kỳ"), "{text}");
                 assert!(!text.contains("KAD"), "{text}");
@@ -694,7 +695,8 @@ web_test!(open_data_is_complete, |app: TestApp| async move {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    if let Some(text) = pdf_text(&pdf) {
+    {
+        let text = pdf_text(&pdf);
         assert_eq!(text.matches("1 (đồng hạng)").count(), 2, "{text}");
         assert!(text.contains("Sở Tài chính"), "{text}");
     }

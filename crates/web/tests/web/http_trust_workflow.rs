@@ -8,17 +8,17 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use parindex_domain::rules::LeafSource;
-use parindex_domain::{IndexSet, Role, RoleGrant, UnitCode, UnitDraft, UnitName};
+use parindex_domain::{Role, RoleGrant, UnitCode, UnitDraft, UnitName};
 use parindex_domain::{Username, text::format_date_vi};
 use parindex_store::appraisal::AppraisalWrite;
 use parindex_store::users::NewUser;
 use parindex_store::{AuditActor, AuditFilter, WriteTx};
 
-use crate::http_survey_collect::{open_period, open_questionnaire};
+use crate::http_survey_collect::open_questionnaire;
+use crate::support::fixtures::{open_period, so_set};
 use crate::support::{PASSWORD, TestApp, TestClient, TestResponse};
 use crate::web_test;
 
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
 
 async fn tx(app: &TestApp) -> WriteTx {
@@ -38,8 +38,7 @@ fn day(offset: i64) -> String {
 
 /// The self-assessed leaves of the departments set that apply to departments.
 fn self_leaves() -> Vec<String> {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    let set = IndexSet::from_doc(&doc, None).unwrap();
+    let set = so_set();
     set.leaves()
         .filter(|l| {
             l.rule
@@ -850,8 +849,7 @@ web_test!(
         let leaves = self_leaves();
         // The last round is done for every unit; no survey response was collected.
         set_stage(&app, period, ("self", 0), ("round", 2)).await;
-        let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-        let set = IndexSet::from_doc(&doc, None).unwrap();
+        let set = so_set();
         let mut rows = Vec::new();
         for unit in [app.seed.unit_stp, app.seed.unit_snv] {
             for d in set.domains() {

@@ -6,21 +6,13 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use parindex_domain::IndexSet;
 use parindex_domain::rules::LeafSource;
 use parindex_store::AuditActor;
 use parindex_store::appraisal::AppraisalWrite;
-use parindex_store::index_sets::IndexSetContent;
 
+use crate::support::fixtures::{self, open_period, so_set};
 use crate::support::{TestApp, TestClient, TestResponse};
 use crate::web_test;
-
-const SO_YAML: &str = include_str!("../../../../data/index-sets/minh-hoa-2021-so.yaml");
-
-fn so_set() -> IndexSet {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    IndexSet::from_doc(&doc, None).unwrap()
-}
 
 /// The self-assessed leaves of the departments set (the ones appraisers check).
 fn self_leaves() -> Vec<String> {
@@ -36,60 +28,6 @@ fn self_leaves() -> Vec<String> {
         })
         .map(|l| l.code.clone())
         .collect()
-}
-
-/// Publishes the shipped departments set and opens a period around today over `units` (all
-/// units of the group when empty); returns its id.
-async fn open_period(app: &TestApp, units: &[i64]) -> i64 {
-    let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-    let mut tx = app
-        .store()
-        .begin_write(AuditActor::system("test"))
-        .await
-        .unwrap();
-    let set = tx
-        .create_index_set(
-            &IndexSetContent {
-                code: doc.code.clone(),
-                year: 2026,
-                unit_group: "SO".into(),
-                title: doc.title.clone(),
-                illustrative: true,
-                definition: serde_json::to_string(&doc).unwrap(),
-                node_count: 123,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    tx.publish_index_set(set.id, 1).await.unwrap();
-    tx.commit().await.unwrap();
-    let today = time::OffsetDateTime::now_utc().date();
-    let fmt = |d: time::Date| parindex_domain::text::format_date_vi(d);
-    let open = fmt(today - time::Duration::days(1));
-    let close = fmt(today + time::Duration::days(10));
-    let set_id = set.id.to_string();
-    let unit_fields: Vec<String> = units.iter().map(|u| format!("unit_{u}")).collect();
-    let mut fields: Vec<(&str, &str)> = vec![
-        ("name", "Đánh giá CCHC năm 2026"),
-        ("year", "2026"),
-        ("self_open", &open),
-        ("self_close", &close),
-        ("set_SO", &set_id),
-    ];
-    for f in &unit_fields {
-        fields.push((f.as_str(), "on"));
-    }
-    let mut secretariat = app.login_as("thuky").await;
-    let r = secretariat.post("/periods", &fields).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    r.location()
-        .trim_start_matches("/periods/")
-        .split('?')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 async fn stage(app: &TestApp, period: i64) -> (String, i64) {
@@ -200,7 +138,7 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 ob
 web_test!(
     assignments_refuse_a_conflict_of_interest_and_save_nothing,
     |app: TestApp| async move {
-        let period = open_period(&app, &[]).await;
+        let period = open_period(&app).await;
         let (stp, snv) = (app.seed.unit_stp, app.seed.unit_snv);
         let appraiser = app.seed.users["thamdinh"].to_string();
         let (stp_s, snv_s) = (stp.to_string(), snv.to_string());
@@ -323,7 +261,7 @@ web_test!(
     the_period_moves_through_its_stages_only_as_allowed,
     |app: TestApp| async move {
         let stp = app.seed.unit_stp;
-        let period = open_period(&app, &[stp]).await;
+        let period = fixtures::period(&app).units(&[stp]).open().await;
         let leaves = self_leaves();
         let mut secretariat = app.login_as("thuky").await;
 
@@ -673,7 +611,7 @@ web_test!(
 web_test!(
     bulk_assignment_by_group_leaves_out_the_teams_own_unit,
     |app: TestApp| async move {
-        let period = open_period(&app, &[]).await;
+        let period = open_period(&app).await;
         let snv = app.seed.unit_snv;
         let snv_s = snv.to_string();
         let so_units: Vec<i64> = app
@@ -740,7 +678,7 @@ web_test!(
     |app: TestApp| async move {
         let stp = app.seed.unit_stp;
         let stp_s = stp.to_string();
-        let period = open_period(&app, &[stp]).await;
+        let period = fixtures::period(&app).units(&[stp]).open().await;
         let appraiser = app.seed.users["thamdinh"].to_string();
         let mut secretariat = app.login_as("thuky").await;
         // The period page shows the number of rounds.
@@ -784,6 +722,13 @@ web_test!(
         );
         assert!(is_submitted(&app, period, stp).await);
         let page = secretariat.get(&format!("/periods/{period}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        // The period page itself, now without the reopen action.
+        assert!(
+            page.body.contains("data-testid=\"rounds\">2<"),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains(&reopen));
 
         // From the council on: neither assignments nor reopening.
@@ -817,7 +762,10 @@ web_test!(
             let page = secretariat
                 .get(&format!("/periods/{period}/assignments"))
                 .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
             assert!(page.body.contains("assignments-closed"), "{}", page.body);
+            // The assignment is still listed, only without its remove action.
+            assert!(page.body.contains("Người thử thamdinh"), "{}", page.body);
             assert!(!page.body.contains("/remove"));
             if to.0 != "published" {
                 let r = secretariat
@@ -833,7 +781,7 @@ web_test!(
 
 web_test!(a_republished_unit_is_announced, |app: TestApp| async move {
     let stp = app.seed.unit_stp;
-    let period = open_period(&app, &[stp]).await;
+    let period = fixtures::period(&app).units(&[stp]).open().await;
     submit(&app, period, stp).await;
     let mut tx = app
         .store()

@@ -5,6 +5,7 @@ mod support;
 
 mod browser;
 mod http_access;
+mod http_access_matrix;
 mod http_appraisal;
 mod http_auth;
 mod http_external;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod fixtures;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,6 +32,8 @@ pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub seed: Seed,
+    /// The evidence folder, removed with the app (also when the test panics).
+    pub evidence_dir: tempfile::TempDir,
 }
 
 /// What `TestApp` seeds: two groups, three units, an account for every role.
@@ -60,12 +63,6 @@ pub const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("lanhdao", Role::Viewer, None),
 ];
 
-/// A number that differs between test apps of one process (evidence folders apart).
-fn rand_suffix() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
 fn password_hash() -> String {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| {
@@ -84,31 +81,33 @@ fn password_hash() -> String {
 }
 
 impl TestApp {
-    pub async fn new(backend: Backend) -> Option<TestApp> {
+    /// A fresh app on `backend`; PostgreSQL needs `PARINDEX_TEST_DATABASE_URL` (the tests that
+    /// use it are ignored where it is not set, see `web_test!`).
+    pub async fn new(backend: Backend) -> TestApp {
         Self::with_config(backend, WebConfig::default()).await
     }
 
-    pub async fn with_config(backend: Backend, config: WebConfig) -> Option<TestApp> {
-        let db = TestDb::new(backend).await?;
+    pub async fn with_config(backend: Backend, config: WebConfig) -> TestApp {
+        let db = TestDb::new(backend).await;
         let seed = seed(&db.store).await;
-        let evidence_dir = std::env::temp_dir().join(format!(
-            "parindex-evidence-{}-{}",
-            std::process::id(),
-            db.url.len() + seed.users.len() + rand_suffix()
-        ));
+        let evidence_dir = tempfile::Builder::new()
+            .prefix("parindex-evidence-")
+            .tempdir()
+            .unwrap();
         let evidence = parindex_store::evidence::EvidenceStore::open(
-            evidence_dir.to_str().unwrap(),
+            evidence_dir.path().join("store").to_str().unwrap(),
             &Default::default(),
         )
         .unwrap();
         let state = AppState::new(db.store.clone(), config, evidence);
         let router = parindex_web::app(state.clone());
-        Some(TestApp {
+        TestApp {
             db,
             state,
             router,
             seed,
-        })
+            evidence_dir,
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -137,7 +136,11 @@ impl TestApp {
     }
 
     pub async fn cleanup(self) {
-        self.db.cleanup().await;
+        let TestApp {
+            db, evidence_dir, ..
+        } = self;
+        db.cleanup().await;
+        let _ = evidence_dir.close();
     }
 }
 
@@ -365,7 +368,9 @@ pub fn extract_csrf(html: &str) -> Option<String> {
     Some(html[start..start + 64].to_owned())
 }
 
-/// Runs a test against SQLite and (when configured; required in CI) PostgreSQL.
+/// Runs a test against SQLite and PostgreSQL. The PostgreSQL one is reported ignored, with the
+/// reason, where `PARINDEX_TEST_DATABASE_URL` is not set (the `parindex_pg` cfg of `build.rs`);
+/// under `CI=true` it runs, and fails without a server.
 #[macro_export]
 macro_rules! web_test {
     ($name:ident, $body:expr) => {
@@ -379,21 +384,21 @@ macro_rules! web_test {
             async fn sqlite() {
                 let app =
                     $crate::support::TestApp::with_config(parindex_store::Backend::Sqlite, $config)
-                        .await
-                        .unwrap();
+                        .await;
                 let app = ($body)(app).await;
                 app.cleanup().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(parindex_pg),
+                ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+            )]
             async fn postgres() {
-                let Some(app) = $crate::support::TestApp::with_config(
+                let app = $crate::support::TestApp::with_config(
                     parindex_store::Backend::Postgres,
                     $config,
                 )
-                .await
-                else {
-                    return;
-                };
+                .await;
                 let app = ($body)(app).await;
                 app.cleanup().await;
             }
@@ -430,25 +435,30 @@ pub async fn download(app: &TestApp, client: &TestClient, path: &str) -> (Status
 }
 
 /// The text of a PDF as pdftotext reads it, through pipes so that parallel tests never share a
-/// file. `None` (with a loud line) where poppler-utils is missing; under `CI=true` that fails.
-pub fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let child = std::process::Command::new("pdftotext")
+/// file. Fails the test where poppler-utils is missing or pdftotext fails: a PDF assertion that
+/// cannot be checked is not a pass.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let mut child = std::process::Command::new("pdftotext")
         .args(["-enc", "UTF-8", "-", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "pdftotext is required under CI=true: {e}"
-            );
-            eprintln!("\n!!!!! SKIPPED: pdftotext not found ({e}) !!!!!\n");
-            return None;
-        }
-    };
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), pdf).unwrap();
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("pdftotext is needed to check the PDF (install poppler-utils): {e}")
+        });
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from a thread: a large PDF would fill the pipe while pdftotext fills its output.
+    let input = pdf.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
     let out = child.wait_with_output().unwrap();
-    Some(String::from_utf8(out.stdout).unwrap())
+    let written = writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    written.expect("write the PDF to pdftotext");
+    String::from_utf8(out.stdout).expect("pdftotext writes UTF-8")
 }

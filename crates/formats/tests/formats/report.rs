@@ -1,8 +1,8 @@
 //! The self-assessment report as Excel and PDF: numbers survive exactly in the workbook,
 //! Vietnamese survives in the PDF text, hostile texts print literally, big reports are quick.
 //!
-//! The PDF checks extract the text with `pdftotext` (Debian's poppler-utils). Without it they
-//! print a SKIPPED line, or fail when `CI=true`.
+//! The PDF checks extract the text with `pdftotext` (Debian's poppler-utils); without it they
+//! fail, since a PDF assertion that cannot be checked is not a pass.
 
 use std::io::{Cursor, Write};
 use std::process::{Command, Stdio};
@@ -264,29 +264,17 @@ fn a_very_long_text_is_cut_to_what_a_cell_holds() {
     assert!(text.ends_with('…'));
 }
 
-/// The text of a PDF by `pdftotext`, or `None` (after a loud line) when it is not
-/// installed; under `CI=true` a missing `pdftotext` fails the test.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let child = Command::new("pdftotext")
+/// The text of a PDF by `pdftotext`; fails the test when it is not installed or fails.
+fn pdf_text(pdf: &[u8]) -> String {
+    let mut child = Command::new("pdftotext")
         .args(["-enc", "UTF-8", "-", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            if std::env::var("CI").is_ok_and(|value| value == "true") {
-                panic!(
-                    "pdftotext is required under CI=true (apt-get install poppler-utils): {error}"
-                );
-            }
-            eprintln!(
-                "\n!!!!! SKIPPED: pdftotext not found ({error}); install poppler-utils to check the PDF text !!!!!\n"
-            );
-            return None;
-        }
-    };
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("pdftotext is needed to check the PDF (install poppler-utils): {error}")
+        });
     let mut stdin = child.stdin.take().unwrap();
     let input = pdf.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
@@ -297,7 +285,7 @@ fn pdf_text(pdf: &[u8]) -> Option<String> {
         "pdftotext failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(String::from_utf8(output.stdout).unwrap())
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]
@@ -305,7 +293,7 @@ fn the_pdf_keeps_vietnamese_intact() {
     let report = sample();
     let pdf = write_report_pdf(&report).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
-    let Some(text) = pdf_text(&pdf) else { return };
+    let text = pdf_text(&pdf);
     for expected in [
         "Sở Tư pháp",
         "UBND TỈNH ĐẮK LẮK",
@@ -355,7 +343,7 @@ fn hostile_texts_print_literally() {
     let summary = workbook.worksheet_range("Tổng hợp").unwrap();
     assert_eq!(cell_text(summary.get_value((7, 1))), HOSTILE);
 
-    let Some(text) = pdf_text(&pdf) else { return };
+    let text = pdf_text(&pdf);
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     // The bold unit line under the title, the row title and the explanation.
     let literal = lines.iter().filter(|line| **line == HOSTILE).count();
@@ -403,7 +391,6 @@ fn a_report_of_150_rows_is_quick() {
     let started = Instant::now();
     write_report_xlsx(&report).unwrap();
     assert!(started.elapsed() < Duration::from_secs(20));
-    if let Some(text) = pdf_text(&pdf) {
-        assert!(text.contains("Trang 3/"), "{text}");
-    }
+    let text = pdf_text(&pdf);
+    assert!(text.contains("Trang 3/"), "{text}");
 }
