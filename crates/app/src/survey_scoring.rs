@@ -155,3 +155,37 @@ pub fn check_writable(period: &parindex_store::periods::Period) -> Result<(), Ap
     parindex_domain::survey::check_survey_write(stage)
         .map_err(|frozen| AppError::forbidden(frozen.to_string()))
 }
+
+/// [`check_writable`] on the period as this transaction reads it, so the stage cannot move
+/// between the check and the write.
+pub async fn check_writable_in(
+    tx: &mut parindex_store::WriteTx,
+    period_id: i64,
+) -> Result<(), AppError> {
+    let (stored, round) = tx.survey_period_stage(period_id).await?;
+    let stage = parindex_domain::appraisal::Stage::from_stored(&stored, round)
+        .ok_or_else(|| AppError::internal(format!("period {period_id}: stage {stored}")))?;
+    parindex_domain::survey::check_survey_write(stage)
+        .map_err(|frozen| AppError::forbidden(frozen.to_string()))
+}
+
+/// Asks the policy for a survey action: a refusal is "forbidden" (or "not found" for an
+/// object outside the actor's scope).
+pub fn authorize(
+    actor: &parindex_domain::Actor,
+    action: parindex_domain::Action,
+) -> Result<(), AppError> {
+    match actor.may(action) {
+        parindex_domain::Access::Allowed => Ok(()),
+        parindex_domain::Access::Forbidden => Err(AppError::Forbidden(None)),
+        parindex_domain::Access::NotFound => Err(AppError::NotFound),
+    }
+}
+
+/// Reading the survey's setup needs either survey permission.
+pub fn authorize_view(actor: &parindex_domain::Actor) -> Result<(), AppError> {
+    if actor.may(parindex_domain::Action::ManageSurvey) == parindex_domain::Access::Allowed {
+        return Ok(());
+    }
+    authorize(actor, parindex_domain::Action::ReviewSurvey)
+}

@@ -16,6 +16,7 @@ pub mod index_sets;
 pub mod periods;
 pub mod sessions;
 pub mod survey;
+pub mod survey_queries;
 pub mod testing;
 pub mod throttle;
 pub mod units;

@@ -108,8 +108,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::security::headers_layer,
         ))
-        .layer(axum::middleware::from_fn(survey_collect::public_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(survey_collect::RedactedSpan))
+        .layer(axum::middleware::from_fn(
+            crate::middleware::survey_public::public_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(crate::middleware::survey_public::RedactedSpan),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

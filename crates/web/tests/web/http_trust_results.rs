@@ -765,11 +765,18 @@ fn no_doubled_words_in_messages() {
         }
     }
     assert!(checked > 500, "the catalogue was read ({checked} texts)");
-    // Every template.
-    for entry in std::fs::read_dir(root.join("src/templates")).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(doubled_word(&text), None, "{}", path.display());
+    // Every template, in the areas' folders too.
+    let mut dirs = vec![root.join("src/templates")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(doubled_word(&text), None, "{}", path.display());
+        }
     }
     // The messages composed at run time: a cap refusal of either kind.
     for kind in [

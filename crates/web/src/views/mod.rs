@@ -1,0 +1,3 @@
+//! Presenters shared by several route areas.
+
+pub mod survey_score;
