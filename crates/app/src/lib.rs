@@ -6,6 +6,7 @@
 //! record. It returns [`AppError`], never an HTTP status; the web layer maps one to the other.
 
 pub mod accounts;
+pub mod acting;
 pub mod appraisal;
 pub mod audit_log;
 pub mod clock;
