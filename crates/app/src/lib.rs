@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod notify;
 pub mod password;
 pub mod periods;
+pub mod published;
 pub mod publishing;
 pub mod results;
 pub mod sessions;

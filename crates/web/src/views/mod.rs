@@ -2,5 +2,7 @@
 
 pub mod acting;
 pub mod notice;
+pub mod open_data;
 pub mod points;
+pub mod results;
 pub mod stage;
