@@ -6,6 +6,7 @@
 //! record. It returns [`AppError`], never an HTTP status; the web layer maps one to the other.
 
 pub mod accounts;
+pub mod acting;
 pub mod appraisal;
 pub mod audit_log;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod notifications;
 pub mod notify;
 pub mod password;
 pub mod periods;
+pub mod published;
 pub mod publishing;
 pub mod results;
 pub mod sessions;

@@ -6,6 +6,7 @@
 
 pub mod appraisal;
 pub mod audit;
+pub mod cycle_queries;
 pub mod db;
 pub mod error;
 pub mod evidence;

@@ -110,6 +110,20 @@ impl From<parindex_app::AppError> for WebError {
     }
 }
 
+impl WebError {
+    /// A use case's error with its message in the user's language (the plain conversion
+    /// resolves messages in Vietnamese).
+    pub fn from_app(err: parindex_app::AppError, lang: Lang) -> WebError {
+        use parindex_app::AppError;
+        match err {
+            AppError::Invalid { message, .. } => WebError::BadRequest(lang.message(&message)),
+            AppError::Conflict { message, .. } => WebError::Conflict(lang.message(&message)),
+            AppError::Forbidden(Some(reason)) => WebError::ForbiddenBecause(lang.message(&reason)),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(err: askama::Error) -> Self {
         WebError::Internal(format!("template: {err}"))
@@ -223,4 +237,41 @@ impl From<WebError> for ErrorMessage {
     fn from(e: WebError) -> Self {
         ErrorMessage(std::sync::Arc::new(e))
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    p: crate::page::Page,
+    message: String,
+}
+
+/// Renders an error as a page in the user's language, keeping its status.
+pub fn render_error(
+    state: &crate::AppState,
+    ctx: &crate::auth::RequestCtx,
+    err: &WebError,
+) -> Response {
+    use askama::Template;
+    let title_key = match err {
+        WebError::NotFound => "error.not_found_title",
+        WebError::Forbidden | WebError::ForbiddenBecause(_) => "error.forbidden_title",
+        WebError::Csrf => "error.csrf_title",
+        WebError::Conflict(_) => "error.conflict_title",
+        WebError::TooManyRequests(_) => "error.too_many_title",
+        WebError::Internal(_) => "error.internal_title",
+        WebError::Unavailable(_) => "error.unavailable_title",
+        WebError::StorageFull(_) => "error.storage_full_title",
+        _ => "error.bad_request_title",
+    };
+    let page = ErrorPage {
+        p: crate::page::Page::anonymous(state, ctx, title_key),
+        message: err.message(ctx.lang),
+    };
+    let mut response = match page.render() {
+        Ok(html) => (err.status(), axum::response::Html(html)).into_response(),
+        Err(_) => (err.status(), err.message(ctx.lang)).into_response(),
+    };
+    err.add_headers(response.headers_mut());
+    response
 }

@@ -8,14 +8,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use parindex_store::index_sets::{SetStatus, StoredIndexSet};
+use parindex_store::index_sets::StoredIndexSet;
 use serde_json::{Value, json};
 
-use super::results::open_data_json;
 use crate::AppState;
 use crate::error::WebError;
 use crate::extract::Path;
-use parindex_app::evaluation::stage_of;
+use crate::views::open_data::open_data_json;
 use parindex_app::results::{Audience, PeriodResults};
 
 /// An API error: its status and a JSON body `{"error": "…"}`; 500s are logged, not detailed.
@@ -56,17 +55,15 @@ impl IntoResponse for ApiError {
 /// `GET /api/v1/periods`: the published periods.
 pub async fn periods(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
-    for p in state.store.list_periods().await? {
-        if stage_of(&p)?.0 == parindex_domain::appraisal::Stage::Published {
-            out.push(json!({
-                "id": p.id,
-                "year": p.year,
-                "name": p.name,
-                "decision_number": p.decision_number,
-                "decision_date": p.decision_date,
-                "results": format!("/api/v1/periods/{}/results", p.id),
-            }));
-        }
+    for p in state.published_periods().await? {
+        out.push(json!({
+            "id": p.id,
+            "year": p.year,
+            "name": p.name,
+            "decision_number": p.decision_number,
+            "decision_date": p.decision_date,
+            "results": format!("/api/v1/periods/{}/results", p.id),
+        }));
     }
     Ok(Json(json!({ "periods": out })))
 }
@@ -96,11 +93,9 @@ fn set_summary(s: &StoredIndexSet) -> Value {
 /// `GET /api/v1/index-sets`: the published index sets.
 pub async fn index_sets(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let sets: Vec<Value> = state
-        .store
-        .list_index_sets()
+        .published_index_sets()
         .await?
         .iter()
-        .filter(|s| s.status == SetStatus::Published)
         .map(set_summary)
         .collect();
     Ok(Json(json!({ "index_sets": sets })))
@@ -111,10 +106,7 @@ pub async fn index_set(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let s = state.store.get_index_set(id).await?;
-    if s.status != SetStatus::Published {
-        return Err(ApiError(WebError::NotFound));
-    }
+    let s = state.published_index_set(id).await?;
     let definition: Value = serde_json::from_str(&s.definition)
         .map_err(|e| ApiError(WebError::Internal(e.to_string())))?;
     let mut body = set_summary(&s);

@@ -5,7 +5,6 @@ use crate::routes::table::Routes;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use parindex_store::units::UnitFilter;
 
 use crate::AppState;
 use crate::auth::CurrentUser;
@@ -13,7 +12,7 @@ use crate::error::WebError;
 use crate::page::Page;
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "home/home.html")]
 struct HomePage {
     p: Page,
     no_role: bool,
@@ -22,17 +21,10 @@ struct HomePage {
 
 pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     let unit_count = match user.actor() {
-        Ok(actor) => state
-            .store
-            .list_units(&UnitFilter {
-                only_unit_id: actor.unit_restriction(),
-                ..Default::default()
-            })
-            .await?
-            .len(),
+        Ok(actor) => state.visible_unit_count(&actor).await?,
         Err(_) => 0,
     };
-    super::render(&HomePage {
+    crate::routes::render(&HomePage {
         p: Page::for_user(&state, &user, "home.title"),
         no_role: user.session.active.is_none(),
         unit_count,

@@ -23,7 +23,7 @@ pub async fn healthz() -> &'static str {
 /// 1.5 s. Otherwise 503, so a load balancer stops sending users to an instance that would
 /// refuse their saves.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.readiness(READY_DEADLINE).await {
+    match state.readiness(READY_DEADLINE).await {
         Readiness::Ready => (StatusCode::OK, "ready").into_response(),
         Readiness::StorageFull => {
             tracing::warn!("readyz: storage full");

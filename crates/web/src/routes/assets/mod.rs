@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::extract::Path;
 
-const APP_CSS: &str = include_str!("../static/app.css");
-const APP_JS: &str = include_str!("../static/app.js");
+const APP_CSS: &str = include_str!("../../static/app.css");
+const APP_JS: &str = include_str!("../../static/app.js");
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {

@@ -26,7 +26,7 @@ struct Item {
 }
 
 #[derive(Template)]
-#[template(path = "notifications.html")]
+#[template(path = "notifications/list.html")]
 struct NotificationsPage {
     p: Page,
     items: Vec<Item>,
@@ -35,8 +35,7 @@ struct NotificationsPage {
 
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Response, WebError> {
     let items: Vec<Item> = state
-        .store
-        .notifications(user.user_id(), SHOWN)
+        .notifications_of(user.user_id(), SHOWN)
         .await?
         .into_iter()
         .map(|n| Item {
@@ -53,7 +52,7 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Re
             unread: n.read_at.is_none(),
         })
         .collect();
-    super::render(&NotificationsPage {
+    crate::routes::render(&NotificationsPage {
         p: Page::for_user(&state, &user, "notify.title"),
         unread: items.iter().filter(|i| i.unread).count(),
         items,
@@ -66,19 +65,7 @@ pub async fn read(
     user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let owned = state
-        .store
-        .notifications(user.user_id(), i64::MAX)
-        .await?
-        .into_iter()
-        .any(|n| n.id == id);
-    if !owned {
-        return Err(WebError::NotFound);
-    }
-    state
-        .store
-        .mark_notifications_read(user.user_id(), Some(id))
-        .await?;
+    state.mark_read(user.user_id(), Some(id)).await?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
@@ -86,10 +73,7 @@ pub async fn read_all(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, WebError> {
-    state
-        .store
-        .mark_notifications_read(user.user_id(), None)
-        .await?;
+    state.mark_read(user.user_id(), None).await?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
