@@ -583,7 +583,7 @@ pub async fn reopen(
     let lang = user.ctx.lang;
     // Once published, reopening a unit means reopening it for a correction.
     let period = state.store.get_period(id).await?;
-    if period.stage == "published" {
+    if period.stage == parindex_domain::appraisal::Stage::Published {
         return super::workflow::reopen_for_correction(&state, &user, id, unit_id, &form.reason)
             .await;
     }

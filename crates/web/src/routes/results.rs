@@ -956,7 +956,9 @@ async fn year_over_year(
     let predecessors = parindex_app::results::predecessors(state).await?;
     let mut years = Vec::new();
     for period in state.store.list_periods().await? {
-        if period.id == current.period.id || period.stage != "published" {
+        if period.id == current.period.id
+            || period.stage != parindex_domain::appraisal::Stage::Published
+        {
             continue;
         }
         let r = PeriodResults::load(state, period.id, Audience::Public).await?;
@@ -1003,7 +1005,7 @@ pub async fn periods(
         .await?
         .into_iter()
         .map(|p| PeriodLink {
-            official: p.stage == "published",
+            official: p.stage == parindex_domain::appraisal::Stage::Published,
             id: p.id,
             name: p.name,
             year: p.year,

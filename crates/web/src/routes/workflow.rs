@@ -14,8 +14,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt;
 use parindex_domain::appraisal::{
-    ExplanationReadiness, LeafProgress, PendingWhy, Refusal, Rounds, Stage, Transition,
-    UnitReadiness, WorkStatus, check_assignment, check_assignment_stage, check_correction_write,
+    ExplanationReadiness, LeafProgress, PendingWhy, Refusal, Stage, Transition, UnitReadiness,
+    WorkStatus, check_assignment, check_assignment_stage, check_correction_write,
     check_explanation_deadline_write, check_explanations_answered, check_survey_data,
     explanation_due, transition,
 };
@@ -61,8 +61,8 @@ pub struct StagePanel {
 
 /// What the period page shows about the workflow.
 pub async fn stage_panel(state: &AppState, period: &Period) -> Result<StagePanel, WebError> {
-    let stage = Stage::from_stored(&period.stage, period.stage_round);
-    let rounds = Rounds::parse(period.appraisal_rounds).unwrap_or(Rounds::DEFAULT);
+    let stage = Some(period.stage);
+    let rounds = period.appraisal_rounds;
     let deadline_round = stage.and_then(|s| check_explanation_deadline_write(s, rounds).ok());
     let deadline = match deadline_round {
         // No unit: the round's deadline without any extension.
@@ -85,7 +85,7 @@ pub async fn stage_panel(state: &AppState, period: &Period) -> Result<StagePanel
             _ => None,
         },
         label: stage.map(Stage::label_vi).unwrap_or_default(),
-        rounds: period.appraisal_rounds,
+        rounds: i64::from(period.appraisal_rounds.get()),
         self_open: stage == Some(Stage::SelfAssessment),
         actions,
         results_hint: matches!(

@@ -94,7 +94,8 @@ async fn open_period(app: &TestApp, units: &[i64]) -> i64 {
 
 async fn stage(app: &TestApp, period: i64) -> (String, i64) {
     let p = app.store().get_period(period).await.unwrap();
-    (p.stage, p.stage_round)
+    let (code, round) = p.stage.stored();
+    (code.to_owned(), round)
 }
 
 async fn submit(app: &TestApp, period: i64, unit: i64) {

@@ -3,8 +3,8 @@
 //! missing). Without an S3 server the S3 half is skipped loudly, except under `CI=true`, where
 //! it fails.
 //!
-//! A separate test binary from `store.rs`: these tests need no database, and they stream
-//! hundreds of megabytes, so they are kept apart and serialised where memory is measured.
+//! These tests need no database. They stream hundreds of megabytes, so the heavy ones take
+//! turns where memory is measured.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
