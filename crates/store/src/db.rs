@@ -399,7 +399,7 @@ impl Store {
                 .fetch_one(&mut *conn)
                 .await?;
         }
-        let outcome = self.migrate_on(&mut *conn).await;
+        let outcome = self.migrate_on(&mut conn).await;
         if self.backend == Backend::Postgres {
             let unlocked =
                 sqlx::query("SELECT CAST(1 AS BIGINT) AS unlocked FROM pg_advisory_unlock($1)")
