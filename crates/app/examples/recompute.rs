@@ -152,43 +152,23 @@ async fn main() {
         .expect("period");
     tx.commit().await.expect("commit");
     // Leaf entries: every leaf of every unit, scored 0 or 1 by a fixed pattern.
-    const ROWS: usize = 50;
-    let pairs: Vec<(i64, &String, i64)> = unit_ids
+    let pairs: Vec<(i64, &str, i64)> = unit_ids
         .iter()
         .enumerate()
         .flat_map(|(u, id)| {
-            leaf_codes
-                .iter()
-                .enumerate()
-                .map(move |(l, code)| (*id, code, if (u * 7 + l * 3) % 10 < 8 { 1000 } else { 0 }))
+            leaf_codes.iter().enumerate().map(move |(l, code)| {
+                (
+                    *id,
+                    code.as_str(),
+                    if (u * 7 + l * 3) % 10 < 8 { 1000 } else { 0 },
+                )
+            })
         })
         .collect();
-    let mut conn = store.pool().begin().await.expect("bulk tx");
-    for chunk in pairs.chunks(ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO leaf_entries (period_id, unit_id, leaf_code, input_json, score_milli, explanation, updated_at) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = 2 + i * 3;
-            sql.push_str(&format!(
-                "($1, ${}, ${}, '{{}}', ${}, '', $2)",
-                b + 1,
-                b + 2,
-                b + 3
-            ));
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(period.id)
-            .bind(now);
-        for (unit, code, score) in chunk {
-            q = q.bind(*unit).bind(code.as_str()).bind(*score);
-        }
-        q.execute(&mut *conn).await.expect("entries");
-    }
-    conn.commit().await.expect("commit entries");
+    store
+        .bulk_fixture_leaf_entries(period.id, &pairs, now)
+        .await
+        .expect("entries");
     eprintln!(
         "dataset: {units} units × {leaves} leaves = {} leaf entries, written in {:.1} s",
         pairs.len(),

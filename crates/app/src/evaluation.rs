@@ -77,15 +77,8 @@ impl App {
 
 /// The period's stage and number of rounds, read from the stored period.
 pub fn stage_of(period: &Period) -> Result<(Stage, Rounds), AppError> {
-    let stage = Stage::from_stored(&period.stage, period.stage_round).ok_or_else(|| {
-        AppError::internal(format!(
-            "period {} has an unknown stage {}/{}",
-            period.id, period.stage, period.stage_round
-        ))
-    })?;
-    let rounds = Rounds::parse(period.appraisal_rounds)
-        .map_err(|e| AppError::internal(format!("period {}: {e}", period.id)))?;
-    Ok((stage, rounds))
+    // The store decodes both (an unknown stored stage is a read error there).
+    Ok((period.stage, period.appraisal_rounds))
 }
 
 /// Whether a leaf is assessed by the unit (not survey, not external).

@@ -42,7 +42,7 @@ fn days_left(deadline: i64, now_ms: i64) -> i64 {
 pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize, StoreError> {
     let mut reminders = Vec::new();
     for period in store.list_periods().await? {
-        match period.stage.as_str() {
+        match period.stage.stored().0 {
             "self" => {
                 for unit in store.period_units(period.id).await? {
                     if unit.submitted_at.is_some() {
@@ -65,7 +65,7 @@ pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize
                 }
             }
             "explanation" => {
-                let round = period.stage_round;
+                let round = period.stage.stored().1;
                 let Ok(k) = u8::try_from(round) else {
                     continue;
                 };

@@ -525,8 +525,8 @@ impl App {
 
     /// The stage of the period and the explanation deadline that may be set now.
     pub async fn stage_summary(&self, period: &Period) -> Result<StageSummary, AppError> {
-        let stage = Stage::from_stored(&period.stage, period.stage_round);
-        let rounds = Rounds::parse(period.appraisal_rounds).unwrap_or(Rounds::DEFAULT);
+        let stage = Some(period.stage);
+        let rounds = period.appraisal_rounds;
         let deadline_round = stage.and_then(|s| check_explanation_deadline_write(s, rounds).ok());
         let deadline = match deadline_round {
             // No unit: the round's deadline without any extension.
@@ -535,7 +535,7 @@ impl App {
         };
         Ok(StageSummary {
             stage,
-            rounds: period.appraisal_rounds,
+            rounds: i64::from(rounds.get()),
             deadline_round,
             deadline,
         })

@@ -596,6 +596,6 @@ async fn last_year_period(state: &App, period: &Period) -> Result<Option<Period>
         .list_periods()
         .await?
         .into_iter()
-        .filter(|p| p.year == period.year - 1 && p.stage == "published")
+        .filter(|p| p.year == period.year - 1 && p.stage == Stage::Published)
         .max_by_key(|p| p.published_at.unwrap_or(0)))
 }

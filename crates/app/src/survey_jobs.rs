@@ -17,7 +17,6 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use futures_util::TryStreamExt;
-use parindex_domain::appraisal::Stage;
 use parindex_domain::survey::{QuestionnaireDoc, check_survey_write};
 use parindex_domain::text::parse_date_vi;
 use parindex_store::audit::AuditActor;
@@ -378,8 +377,7 @@ async fn import(
     let questionnaire = store.questionnaire(job.questionnaire_id).await?;
     // A job queued before council review may run after it: the survey is frozen by then.
     let period = store.get_period(questionnaire.period_id).await?;
-    let stage = Stage::from_stored(&period.stage, period.stage_round)
-        .ok_or_else(|| user("Không đọc được giai đoạn của kỳ đánh giá."))?;
+    let stage = period.stage;
     check_survey_write(stage).map_err(|frozen| JobError::User(frozen.to_string()))?;
     let doc: QuestionnaireDoc = serde_json::from_str(&questionnaire.definition)
         .map_err(|_| user("Mẫu phiếu không đọc được."))?;

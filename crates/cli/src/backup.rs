@@ -70,7 +70,7 @@ pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
                 .map_err(|e| format!("cannot read the copy {}: {e}", copy.display()))?;
             let head = copied.audit_head().await.map_err(|e| e.to_string())?;
             let referenced = copied.referenced_blobs().await.map_err(|e| e.to_string())?;
-            copied.pool().close().await;
+            copied.close().await;
             (head, referenced)
         }
         Backend::Postgres => {
@@ -83,7 +83,7 @@ pub async fn backup(db: &DbArgs, dest: &Path) -> Result<ExitCode, String> {
             (head, referenced)
         }
     };
-    store.pool().close().await;
+    store.close().await;
 
     // 2. The evidence files, after the database.
     let shas = evidence.blob_shas().await.map_err(|e| e.to_string())?;
@@ -183,7 +183,7 @@ pub async fn restore(db: &DbArgs, src: &Path, force: bool) -> Result<ExitCode, S
     let (store, _) = db.open().await?;
     let report = store.audit_verify().await.map_err(|e| e.to_string())?;
     let referenced = store.referenced_blobs().await.map_err(|e| e.to_string())?;
-    store.pool().close().await;
+    store.close().await;
     let stored = evidence.blob_shas().await.map_err(|e| e.to_string())?;
     let missing = referenced
         .iter()
@@ -225,7 +225,7 @@ async fn restore_sqlite(from: &Path, target: &Path, force: bool) -> Result<(), S
             .await
             .map_err(|e| format!("cannot open {}: {e}", target.display()))?;
         let holds_data = existing.holds_data().await.map_err(|e| e.to_string())?;
-        existing.pool().close().await;
+        existing.close().await;
         if holds_data && !force {
             return Err(format!(
                 "cơ sở dữ liệu {} đã có dữ liệu; khôi phục sẽ ghi đè toàn bộ. Dừng máy chủ rồi chạy lại với --force nếu đúng ý bạn \

@@ -176,11 +176,11 @@ async fn audit_verify_catches_tampering(backend: Backend) {
         Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
     };
     sqlx::query(drop_guard)
-        .execute(db.store.pool())
+        .execute(db.store.raw_pool_for_tests())
         .await
         .unwrap();
     sqlx::query("UPDATE audit_log SET after_json = '{\"role\":\"viewer\"}' WHERE seq = 2")
-        .execute(db.store.pool())
+        .execute(db.store.raw_pool_for_tests())
         .await
         .unwrap();
     let (code, out) = with_url(&["audit", "verify"]);
@@ -275,7 +275,7 @@ fn demo_refuses_a_database_that_holds_accounts() {
         (
             store.list_users().await.unwrap().len(),
             sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log")
-                .fetch_one(store.pool())
+                .fetch_one(store.raw_pool_for_tests())
                 .await
                 .unwrap(),
         )
@@ -525,7 +525,7 @@ fn index_set_import_export_and_diff() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        store.pool().close().await;
+        store.raw_pool_for_tests().close().await;
     });
     let (code, out) = run(
         &dir,
@@ -950,13 +950,13 @@ async fn backup_and_restore_are_commands(backend: Backend) {
     // one commit.
     let source_hash: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
         .bind(seq)
-        .fetch_one(db.store.pool())
+        .fetch_one(db.store.raw_pool_for_tests())
         .await
         .unwrap();
     assert_eq!(source_hash, hash);
     let count = |store: parindex_store::Store, sql: &'static str| async move {
         sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(store.pool())
+            .fetch_one(store.raw_pool_for_tests())
             .await
             .unwrap()
     };
@@ -965,12 +965,12 @@ async fn backup_and_restore_are_commands(backend: Backend) {
         "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'unit.create' AND seq <= $1",
     )
     .bind(seq)
-    .fetch_one(db.store.pool())
+    .fetch_one(db.store.raw_pool_for_tests())
     .await
     .unwrap();
     assert_eq!(restored_units, source_units_then);
     assert!(restored_units >= 1);
-    copy.pool().close().await;
+    copy.raw_pool_for_tests().close().await;
 
     // A database holding data is not overwritten unless asked.
     let (code, out) = run(

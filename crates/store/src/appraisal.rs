@@ -251,57 +251,57 @@ pub(crate) async fn append_history(
     Ok(())
 }
 
-const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.appraiser_id, us.full_name, a.unit_id, un.name_vi, a.node_code, a.created_at \
+const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.appraiser_id, us.full_name AS appraiser_name, a.unit_id, un.name_vi AS unit_name, a.node_code, a.created_at \
      FROM appraisal_assignments a JOIN users us ON us.id = a.appraiser_id JOIN units un ON un.id = a.unit_id";
 
 fn assignment_from_row(r: &sqlx::any::AnyRow) -> Result<Assignment, sqlx::Error> {
     Ok(Assignment {
-        id: r.try_get(0)?,
-        appraiser_id: r.try_get(1)?,
-        appraiser_name: r.try_get(2)?,
-        unit_id: r.try_get(3)?,
-        unit_name: r.try_get(4)?,
-        node_code: r.try_get(5)?,
-        created_at: r.try_get(6)?,
+        id: r.try_get("id")?,
+        appraiser_id: r.try_get("appraiser_id")?,
+        appraiser_name: r.try_get("appraiser_name")?,
+        unit_id: r.try_get("unit_id")?,
+        unit_name: r.try_get("unit_name")?,
+        node_code: r.try_get("node_code")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
 const APPRAISAL_SELECT: &str = "SELECT a.unit_id, a.leaf_code, a.round, a.input_json, a.score_milli, a.not_applicable, a.explanation, a.remark, \
-     a.needs_explanation, a.version, a.appraiser_id, us.full_name, a.updated_at FROM appraisals a LEFT JOIN users us ON us.id = a.appraiser_id";
+     a.needs_explanation, a.version, a.appraiser_id, us.full_name AS appraiser_name, a.updated_at FROM appraisals a LEFT JOIN users us ON us.id = a.appraiser_id";
 
 fn appraisal_from_row(r: &sqlx::any::AnyRow) -> Result<Appraisal, sqlx::Error> {
     Ok(Appraisal {
-        unit_id: r.try_get(0)?,
-        leaf_code: r.try_get(1)?,
-        round: r.try_get(2)?,
-        input_json: r.try_get(3)?,
-        score_milli: r.try_get(4)?,
-        not_applicable: r.try_get::<i64, _>(5)? != 0,
-        explanation: r.try_get(6)?,
-        remark: r.try_get(7)?,
-        needs_explanation: r.try_get::<i64, _>(8)? != 0,
-        version: r.try_get(9)?,
-        appraiser_id: r.try_get(10)?,
-        appraiser_name: r.try_get(11)?,
-        updated_at: r.try_get(12)?,
+        unit_id: r.try_get("unit_id")?,
+        leaf_code: r.try_get("leaf_code")?,
+        round: r.try_get("round")?,
+        input_json: r.try_get("input_json")?,
+        score_milli: r.try_get("score_milli")?,
+        not_applicable: r.try_get::<i64, _>("not_applicable")? != 0,
+        explanation: r.try_get("explanation")?,
+        remark: r.try_get("remark")?,
+        needs_explanation: r.try_get::<i64, _>("needs_explanation")? != 0,
+        version: r.try_get("version")?,
+        appraiser_id: r.try_get("appraiser_id")?,
+        appraiser_name: r.try_get("appraiser_name")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
-const EXTERNAL_SELECT: &str = "SELECT e.unit_id, e.leaf_code, e.score_milli, e.provider, e.source, e.note, e.version, e.updated_by, us.full_name, e.updated_at \
+const EXTERNAL_SELECT: &str = "SELECT e.unit_id, e.leaf_code, e.score_milli, e.provider, e.source, e.note, e.version, e.updated_by, us.full_name AS updated_by_name, e.updated_at \
      FROM external_values e LEFT JOIN users us ON us.id = e.updated_by";
 
 fn external_from_row(r: &sqlx::any::AnyRow) -> Result<ExternalValue, sqlx::Error> {
     Ok(ExternalValue {
-        unit_id: r.try_get(0)?,
-        leaf_code: r.try_get(1)?,
-        score_milli: r.try_get(2)?,
-        provider: r.try_get(3)?,
-        source: r.try_get(4)?,
-        note: r.try_get(5)?,
-        version: r.try_get(6)?,
-        updated_by: r.try_get(7)?,
-        updated_by_name: r.try_get(8)?,
-        updated_at: r.try_get(9)?,
+        unit_id: r.try_get("unit_id")?,
+        leaf_code: r.try_get("leaf_code")?,
+        score_milli: r.try_get("score_milli")?,
+        provider: r.try_get("provider")?,
+        source: r.try_get("source")?,
+        note: r.try_get("note")?,
+        version: r.try_get("version")?,
+        updated_by: r.try_get("updated_by")?,
+        updated_by_name: r.try_get("updated_by_name")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -309,16 +309,16 @@ const ADJUSTMENT_SELECT: &str = "SELECT id, unit_id, item_code, kind, points_mil
 
 fn adjustment_from_row(r: &sqlx::any::AnyRow) -> Result<Adjustment, sqlx::Error> {
     Ok(Adjustment {
-        id: r.try_get(0)?,
-        unit_id: r.try_get(1)?,
-        item_code: r.try_get(2)?,
-        kind: r.try_get(3)?,
-        points_milli: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        evidence_id: r.try_get(6)?,
-        created_by: r.try_get(7)?,
-        created_at: r.try_get(8)?,
-        removed_at: r.try_get(9)?,
+        id: r.try_get("id")?,
+        unit_id: r.try_get("unit_id")?,
+        item_code: r.try_get("item_code")?,
+        kind: r.try_get("kind")?,
+        points_milli: r.try_get("points_milli")?,
+        reason: r.try_get("reason")?,
+        evidence_id: r.try_get("evidence_id")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        removed_at: r.try_get("removed_at")?,
     })
 }
 
@@ -326,14 +326,14 @@ const PUBLISHED_SELECT: &str = "SELECT unit_id, publication, total_milli, applic
 
 fn published_from_row(r: &sqlx::any::AnyRow) -> Result<PublishedResult, sqlx::Error> {
     Ok(PublishedResult {
-        unit_id: r.try_get(0)?,
-        publication: r.try_get(1)?,
-        total_milli: r.try_get(2)?,
-        applicable_max_milli: r.try_get(3)?,
-        result_json: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        published_by: r.try_get(6)?,
-        published_at: r.try_get(7)?,
+        unit_id: r.try_get("unit_id")?,
+        publication: r.try_get("publication")?,
+        total_milli: r.try_get("total_milli")?,
+        applicable_max_milli: r.try_get("applicable_max_milli")?,
+        result_json: r.try_get("result_json")?,
+        reason: r.try_get("reason")?,
+        published_by: r.try_get("published_by")?,
+        published_at: r.try_get("published_at")?,
     })
 }
 
@@ -384,7 +384,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| r.try_get(0))
+            .map(|r| r.try_get("unit_id"))
             .collect::<Result<_, _>>()?)
     }
 
@@ -405,7 +405,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("id")?, r.try_get("full_name")?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -453,12 +453,12 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Explanation {
-                    leaf_code: r.try_get(0)?,
-                    round: r.try_get(1)?,
-                    response: r.try_get(2)?,
-                    version: r.try_get(3)?,
-                    updated_by: r.try_get(4)?,
-                    updated_at: r.try_get(5)?,
+                    leaf_code: r.try_get("leaf_code")?,
+                    round: r.try_get("round")?,
+                    response: r.try_get("response")?,
+                    version: r.try_get("version")?,
+                    updated_by: r.try_get("updated_by")?,
+                    updated_at: r.try_get("updated_at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -468,7 +468,7 @@ impl Store {
     /// The comment threads of a unit (all leaves, oldest first).
     pub async fn comments(&self, period_id: i64, unit_id: i64) -> Result<Vec<Comment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.leaf_code, c.author_id, u.full_name, c.side, c.body, c.created_at FROM leaf_comments c \
+            "SELECT c.id, c.leaf_code, c.author_id, u.full_name AS author_name, c.side, c.body, c.created_at FROM leaf_comments c \
              JOIN users u ON u.id = c.author_id WHERE c.period_id = $1 AND c.unit_id = $2 ORDER BY c.leaf_code, c.id",
         )
         .bind(period_id)
@@ -478,13 +478,13 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Comment {
-                    id: r.try_get(0)?,
-                    leaf_code: r.try_get(1)?,
-                    author_id: r.try_get(2)?,
-                    author_name: r.try_get(3)?,
-                    side: r.try_get(4)?,
-                    body: r.try_get(5)?,
-                    created_at: r.try_get(6)?,
+                    id: r.try_get("id")?,
+                    leaf_code: r.try_get("leaf_code")?,
+                    author_id: r.try_get("author_id")?,
+                    author_name: r.try_get("author_name")?,
+                    side: r.try_get("side")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get("created_at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -508,7 +508,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("leaf_code")?, r.try_get("last_read_id")?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -599,14 +599,14 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok((
-                    r.try_get::<i64, _>(6)?,
+                    r.try_get::<i64, _>("unit_id")?,
                     Correction {
-                        leaf_code: r.try_get(0)?,
-                        score_milli: r.try_get(1)?,
-                        not_applicable: r.try_get::<i64, _>(2)? != 0,
-                        reason: r.try_get(3)?,
-                        updated_by: r.try_get(4)?,
-                        updated_at: r.try_get(5)?,
+                        leaf_code: r.try_get("leaf_code")?,
+                        score_milli: r.try_get("score_milli")?,
+                        not_applicable: r.try_get::<i64, _>("not_applicable")? != 0,
+                        reason: r.try_get("reason")?,
+                        updated_by: r.try_get("updated_by")?,
+                        updated_at: r.try_get("updated_at")?,
                     },
                 ))
             })
@@ -688,7 +688,7 @@ impl Store {
         leaf_code: Option<&str>,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT h.id, h.leaf_code, h.stage, h.round, h.score_milli, h.not_applicable, h.detail, h.reason, h.actor_id, u.full_name, h.at \
+            "SELECT h.id, h.leaf_code, h.stage, h.round, h.score_milli, h.not_applicable, h.detail, h.reason, h.actor_id, u.full_name AS actor_name, h.at \
              FROM leaf_history h LEFT JOIN users u ON u.id = h.actor_id \
              WHERE h.period_id = $1 AND h.unit_id = $2 AND ($3 = '' OR h.leaf_code = $3) ORDER BY h.leaf_code, h.id",
         )
@@ -700,17 +700,17 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(HistoryEntry {
-                    id: r.try_get(0)?,
-                    leaf_code: r.try_get(1)?,
-                    stage: r.try_get(2)?,
-                    round: r.try_get(3)?,
-                    score_milli: r.try_get(4)?,
-                    not_applicable: r.try_get::<i64, _>(5)? != 0,
-                    detail: r.try_get(6)?,
-                    reason: r.try_get(7)?,
-                    actor_id: r.try_get(8)?,
-                    actor_name: r.try_get(9)?,
-                    at: r.try_get(10)?,
+                    id: r.try_get("id")?,
+                    leaf_code: r.try_get("leaf_code")?,
+                    stage: r.try_get("stage")?,
+                    round: r.try_get("round")?,
+                    score_milli: r.try_get("score_milli")?,
+                    not_applicable: r.try_get::<i64, _>("not_applicable")? != 0,
+                    detail: r.try_get("detail")?,
+                    reason: r.try_get("reason")?,
+                    actor_id: r.try_get("actor_id")?,
+                    actor_name: r.try_get("actor_name")?,
+                    at: r.try_get("at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -747,13 +747,13 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Notification {
-                    id: r.try_get(0)?,
-                    kind: r.try_get(1)?,
-                    title: r.try_get(2)?,
-                    body: r.try_get(3)?,
-                    link: r.try_get(4)?,
-                    created_at: r.try_get(5)?,
-                    read_at: r.try_get(6)?,
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    title: r.try_get("title")?,
+                    body: r.try_get("body")?,
+                    link: r.try_get("link")?,
+                    created_at: r.try_get("created_at")?,
+                    read_at: r.try_get("read_at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -762,12 +762,12 @@ impl Store {
 
     pub async fn unread_notification_count(&self, user_id: i64) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL",
         )
         .bind(user_id)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("n")?)
     }
 
     /// Marks a user's notification (or all of them, with `None`) read. View state: not audited.
@@ -792,7 +792,7 @@ impl Store {
     /// Notifications not yet e-mailed to users who have an address (oldest first).
     pub async fn pending_emails(&self, limit: i64) -> Result<Vec<PendingEmail>, StoreError> {
         let rows = sqlx::query(
-            "SELECT n.id, u.email, n.title, n.body, n.link FROM notifications n JOIN users u ON u.id = n.user_id \
+            "SELECT n.id AS notification_id, u.email, n.title, n.body, n.link FROM notifications n JOIN users u ON u.id = n.user_id \
              WHERE n.email_sent_at IS NULL AND u.email IS NOT NULL AND u.email <> '' AND u.disabled = 0 ORDER BY n.id LIMIT $1",
         )
         .bind(limit)
@@ -801,11 +801,11 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(PendingEmail {
-                    notification_id: r.try_get(0)?,
-                    email: r.try_get(1)?,
-                    title: r.try_get(2)?,
-                    body: r.try_get(3)?,
-                    link: r.try_get(4)?,
+                    notification_id: r.try_get("notification_id")?,
+                    email: r.try_get("email")?,
+                    title: r.try_get("title")?,
+                    body: r.try_get("body")?,
+                    link: r.try_get("link")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -911,9 +911,9 @@ impl WriteTx {
         .await?
         .ok_or(StoreError::NotFound)?;
         let before = serde_json::json!({
-            "appraiser_id": row.try_get::<i64, _>(0)?,
-            "unit_id": row.try_get::<i64, _>(1)?,
-            "node": row.try_get::<String, _>(2)?,
+            "appraiser_id": row.try_get::<i64, _>("appraiser_id")?,
+            "unit_id": row.try_get::<i64, _>("unit_id")?,
+            "node": row.try_get::<String, _>("node_code")?,
         });
         sqlx::query("DELETE FROM appraisal_assignments WHERE id = $1")
             .bind(id)
@@ -1065,7 +1065,12 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?;
         let before = before
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+            .map(|r| {
+                Ok::<_, sqlx::Error>((
+                    r.try_get::<String, _>("response")?,
+                    r.try_get::<i64, _>("version")?,
+                ))
+            })
             .transpose()?;
         let new_version = match &before {
             None if expected_version == 0 => {
@@ -1195,7 +1200,7 @@ impl WriteTx {
         .bind(crate::now_ms())
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         sqlx::query(
             "INSERT INTO leaf_comment_reads (user_id, period_id, unit_id, leaf_code, last_read_id) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, period_id, unit_id, leaf_code) DO UPDATE SET last_read_id = excluded.last_read_id",
@@ -1373,7 +1378,7 @@ impl WriteTx {
                 .fetch_optional(&mut *self.tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            if owner.try_get::<i64, _>(0)? != new.unit_id {
+            if owner.try_get::<i64, _>("unit_id")? != new.unit_id {
                 return Err(StoreError::NotFound);
             }
         }
@@ -1392,7 +1397,7 @@ impl WriteTx {
         .bind(crate::now_ms())
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.audit(
             "adjustment.add",
             "unit_adjustment",
@@ -1487,13 +1492,13 @@ impl WriteTx {
         let now = crate::now_ms();
         for r in results {
             let row = sqlx::query(
-                "SELECT CAST(COALESCE(MAX(publication), 0) AS BIGINT) FROM published_results WHERE period_id = $1 AND unit_id = $2",
+                "SELECT CAST(COALESCE(MAX(publication), 0) AS BIGINT) AS last_publication FROM published_results WHERE period_id = $1 AND unit_id = $2",
             )
             .bind(period_id)
             .bind(r.unit_id)
             .fetch_one(&mut *self.tx)
             .await?;
-            let last: i64 = row.try_get(0)?;
+            let last: i64 = row.try_get("last_publication")?;
             sqlx::query(
                 "INSERT INTO published_results (period_id, unit_id, publication, total_milli, applicable_max_milli, result_json, reason, published_by, published_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

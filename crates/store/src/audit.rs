@@ -2,6 +2,7 @@
 //! when, what, on which object, and before → after. Each record's hash covers its content and
 //! the previous record's hash, so a changed or deleted row breaks the chain.
 
+use parindex_domain::Role;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -9,12 +10,76 @@ use sqlx::{AnyConnection, Row};
 use crate::Store;
 use crate::error::StoreError;
 
+/// The role an audit record names: one of the user's [`Role`]s, or no role at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditRole {
+    /// A user acting in one of their roles (stored by the role's code).
+    Role(Role),
+    /// A user acting before any role is in use, such as signing in without a grant ("none").
+    NoRole,
+    /// The system acting on its own: seeding, the CLI, background jobs ("system").
+    System,
+}
+
+impl AuditRole {
+    /// The stored text, which the record's hash also covers.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditRole::Role(role) => role.code(),
+            AuditRole::NoRole => "none",
+            AuditRole::System => "system",
+        }
+    }
+
+    /// Reads the stored text back.
+    pub fn from_code(code: &str) -> Option<AuditRole> {
+        match code {
+            "none" => Some(AuditRole::NoRole),
+            "system" => Some(AuditRole::System),
+            other => Role::from_code(other).map(AuditRole::Role),
+        }
+    }
+
+    /// The role in use, when there is one.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            AuditRole::Role(role) => Some(role),
+            AuditRole::NoRole | AuditRole::System => None,
+        }
+    }
+}
+
+impl From<Role> for AuditRole {
+    fn from(role: Role) -> AuditRole {
+        AuditRole::Role(role)
+    }
+}
+
+impl From<Option<Role>> for AuditRole {
+    fn from(role: Option<Role>) -> AuditRole {
+        role.map_or(AuditRole::NoRole, AuditRole::Role)
+    }
+}
+
+impl std::fmt::Display for AuditRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Serialised as its stored code, as the string field it replaces was.
+impl Serialize for AuditRole {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
 /// Who acts: the user (None for the system itself, e.g. the demo seeder) and the role in use.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditActor {
     pub user_id: Option<i64>,
     pub username: String,
-    pub role: String,
+    pub role: AuditRole,
 }
 
 impl AuditActor {
@@ -23,7 +88,7 @@ impl AuditActor {
         AuditActor {
             user_id: None,
             username: format!("system:{what}"),
-            role: "system".into(),
+            role: AuditRole::System,
         }
     }
 }
@@ -35,7 +100,7 @@ pub struct AuditEntry {
     pub at: i64,
     pub actor_user_id: Option<i64>,
     pub actor_username: String,
-    pub actor_role: String,
+    pub actor_role: AuditRole,
     pub action: String,
     pub object_type: String,
     pub object_id: String,
@@ -59,7 +124,7 @@ impl AuditEntry {
             &self.at.to_string(),
             &user,
             &self.actor_username,
-            &self.actor_role,
+            self.actor_role.code(),
             &self.action,
             &self.object_type,
             &self.object_id,
@@ -90,14 +155,14 @@ pub(crate) async fn append(
         sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
             .fetch_one(&mut *conn)
             .await?;
-    let seq: i64 = head.try_get(0)?;
-    let prev_hash: String = head.try_get(1)?;
+    let seq: i64 = head.try_get("seq")?;
+    let prev_hash: String = head.try_get("last_hash")?;
     let mut entry = AuditEntry {
         seq,
         at: crate::now_ms(),
         actor_user_id: actor.user_id,
         actor_username: actor.username.clone(),
-        actor_role: actor.role.clone(),
+        actor_role: actor.role,
         action: action.to_owned(),
         object_type: object_type.to_owned(),
         object_id: object_id.to_owned(),
@@ -115,7 +180,7 @@ pub(crate) async fn append(
     .bind(entry.at)
     .bind(entry.actor_user_id)
     .bind(&entry.actor_username)
-    .bind(&entry.actor_role)
+    .bind(entry.actor_role.code())
     .bind(&entry.action)
     .bind(&entry.object_type)
     .bind(&entry.object_id)
@@ -136,18 +201,22 @@ const ENTRY_COLUMNS: &str = "seq, at, actor_user_id, actor_username, actor_role,
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
     Ok(AuditEntry {
-        seq: row.try_get(0)?,
-        at: row.try_get(1)?,
-        actor_user_id: row.try_get(2)?,
-        actor_username: row.try_get(3)?,
-        actor_role: row.try_get(4)?,
-        action: row.try_get(5)?,
-        object_type: row.try_get(6)?,
-        object_id: row.try_get(7)?,
-        before_json: row.try_get(8)?,
-        after_json: row.try_get(9)?,
-        prev_hash: row.try_get(10)?,
-        hash: row.try_get(11)?,
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor_user_id: row.try_get("actor_user_id")?,
+        actor_username: row.try_get("actor_username")?,
+        actor_role: {
+            let code: String = row.try_get("actor_role")?;
+            AuditRole::from_code(&code)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown audit role {code}").into()))?
+        },
+        action: row.try_get("action")?,
+        object_type: row.try_get("object_type")?,
+        object_id: row.try_get("object_id")?,
+        before_json: row.try_get("before_json")?,
+        after_json: row.try_get("after_json")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
     })
 }
 
@@ -227,7 +296,7 @@ impl Store {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| r.try_get(0))
+            .map(|r| r.try_get("action"))
             .collect::<Result<_, _>>()?)
     }
 
@@ -236,8 +305,8 @@ impl Store {
         let head = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
             .fetch_one(self.pool())
             .await?;
-        let head_seq: i64 = head.try_get(0)?;
-        let head_hash: String = head.try_get(1)?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("last_hash")?;
         let mut expected_prev = "0".repeat(64);
         let mut expected_seq = 1_i64;
         let page = 5000_i64;

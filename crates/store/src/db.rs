@@ -26,6 +26,36 @@ struct Migration {
     postgres: &'static str,
 }
 
+impl Migration {
+    fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+
+    /// The file the SQL came from, for messages.
+    fn file(&self, backend: Backend) -> String {
+        let dir = match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        format!(
+            "crates/store/migrations/{dir}/{:04}_{}.sql",
+            self.version, self.name
+        )
+    }
+}
+
+/// The PostgreSQL advisory lock every instance takes while it migrates (an arbitrary
+/// constant: "parindex" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x7061_7269_6e64_6578;
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -247,8 +277,15 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
+    /// The pool, for the repositories of this crate only: outside it every change goes
+    /// through [`Store::begin_write`] and its audit record.
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Closes every connection (a backup or restore then has the file to itself).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// True when the database answers a trivial query (used by /readyz).
@@ -328,7 +365,7 @@ impl Store {
         let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)
             .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+        Ok((row.try_get("seq")?, row.try_get("last_hash")?))
     }
 
     /// A SQLite pragma's value, for checks and operations (`journal_mode` "wal",
@@ -344,41 +381,102 @@ impl Store {
         let row = sqlx::query(sql).fetch_one(&self.pool).await?;
         // journal_mode answers text, foreign_keys an integer.
         Ok(row
-            .try_get::<String, _>(0)
-            .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))?)
+            .try_get::<String, _>(pragma)
+            .or_else(|_| row.try_get::<i64, _>(pragma).map(|v| v.to_string()))?)
     }
 
-    /// Applies the migrations not yet applied, each in its own transaction.
+    /// Applies the migrations not yet applied, each in its own transaction, after checking
+    /// that every migration already applied is still the file it was (its SHA-256). On
+    /// PostgreSQL the whole run holds an advisory lock, so instances starting together apply
+    /// each migration once; on SQLite the writer queue and each migration's `BEGIN IMMEDIATE`
+    /// do the same for this process and any other.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        use sqlx::Row;
         let _writer = self.lock_writer().await;
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT CAST(1 AS BIGINT) AS locked FROM pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .fetch_one(&mut *conn)
+                .await?;
+        }
+        let outcome = self.migrate_on(&mut conn).await;
+        if self.backend == Backend::Postgres {
+            let unlocked =
+                sqlx::query("SELECT CAST(1 AS BIGINT) AS unlocked FROM pg_advisory_unlock($1)")
+                    .bind(MIGRATION_LOCK_KEY)
+                    .fetch_one(&mut *conn)
+                    .await;
+            if unlocked.is_err() {
+                // A session lock lives as long as its connection: never pool it again.
+                conn.close().await.ok();
+            }
+        }
+        outcome
+    }
+
+    async fn migrate_on(&self, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
         sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL, checksum TEXT)",
         )
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<i64, _>(0))
-            .collect::<Result<_, _>>()?;
+        // Databases migrated before checksums were recorded have the table without the column.
+        let has_checksum = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = 0")
+            .fetch_optional(&mut *conn)
+            .await
+            .is_ok();
+        if !has_checksum {
+            sqlx::query("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")
+                .execute(&mut *conn)
+                .await?;
+        }
         for migration in MIGRATIONS {
-            if applied.contains(&migration.version) {
+            let sql = migration.sql(self.backend);
+            let checksum = sha256_hex(sql);
+            let begin = match self.backend {
+                Backend::Sqlite => "BEGIN IMMEDIATE",
+                Backend::Postgres => "BEGIN",
+            };
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, begin).await?;
+            // Read inside the transaction: on SQLite another process may have just applied it.
+            let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = applied {
+                use sqlx::Row;
+                match row.try_get::<Option<String>, _>("checksum")? {
+                    Some(recorded) if recorded == checksum => {}
+                    Some(recorded) => {
+                        return Err(StoreError::MigrationChanged {
+                            file: migration.file(self.backend),
+                            applied: recorded,
+                            current: checksum,
+                        });
+                    }
+                    None => {
+                        // Applied before checksums existed: the file as it is now is taken as
+                        // the one applied, and any later change is refused.
+                        sqlx::query(
+                            "UPDATE schema_migrations SET checksum = $1 WHERE version = $2",
+                        )
+                        .bind(&checksum)
+                        .bind(migration.version)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
                 continue;
             }
-            let sql = match self.backend {
-                Backend::Sqlite => migration.sqlite,
-                Backend::Postgres => migration.postgres,
-            };
-            let mut tx = self.pool.begin().await?;
             tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
             sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)",
             )
             .bind(migration.version)
             .bind(migration.name)
             .bind(crate::now_ms())
+            .bind(&checksum)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -436,8 +534,8 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
-    /// The connection, for repository functions.
-    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    /// The connection, for the repository functions of this crate.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 

@@ -25,6 +25,17 @@ pub enum StoreError {
     Corrupt(String),
     #[error("a state change must write its audit record before it commits")]
     MissingAudit,
+    /// A migration file differs from the one applied to this database: the schema the code
+    /// expects is not the schema the database has, so the store refuses to start.
+    #[error(
+        "migration {file} was changed after it was applied (applied sha256 {applied}, file now {current}); \
+         restore the file and put the change in a new migration"
+    )]
+    MigrationChanged {
+        file: String,
+        applied: String,
+        current: String,
+    },
 }
 
 impl StoreError {

@@ -32,19 +32,22 @@ pub struct Citation {
     pub file: EvidenceFile,
 }
 
-const FILE_COLUMNS: &str = "f.id, f.unit_id, f.sha256, f.size, f.content_type, f.extension, f.display_name, f.uploaded_by, f.uploaded_at";
+/// The file's columns, named `file_…` so that they never collide with a joined table's.
+const FILE_COLUMNS: &str = "f.id AS file_id, f.unit_id AS file_unit_id, f.sha256 AS file_sha256, f.size AS file_size, \
+     f.content_type AS file_content_type, f.extension AS file_extension, f.display_name AS file_display_name, \
+     f.uploaded_by AS file_uploaded_by, f.uploaded_at AS file_uploaded_at";
 
-fn file_from_row(row: &sqlx::any::AnyRow, offset: usize) -> Result<EvidenceFile, sqlx::Error> {
+fn file_from_row(row: &sqlx::any::AnyRow) -> Result<EvidenceFile, sqlx::Error> {
     Ok(EvidenceFile {
-        id: row.try_get(offset)?,
-        unit_id: row.try_get(offset + 1)?,
-        sha256: row.try_get(offset + 2)?,
-        size: row.try_get(offset + 3)?,
-        content_type: row.try_get(offset + 4)?,
-        extension: row.try_get(offset + 5)?,
-        display_name: row.try_get(offset + 6)?,
-        uploaded_by: row.try_get(offset + 7)?,
-        uploaded_at: row.try_get(offset + 8)?,
+        id: row.try_get("file_id")?,
+        unit_id: row.try_get("file_unit_id")?,
+        sha256: row.try_get("file_sha256")?,
+        size: row.try_get("file_size")?,
+        content_type: row.try_get("file_content_type")?,
+        extension: row.try_get("file_extension")?,
+        display_name: row.try_get("file_display_name")?,
+        uploaded_by: row.try_get("file_uploaded_by")?,
+        uploaded_at: row.try_get("file_uploaded_at")?,
     })
 }
 
@@ -80,7 +83,7 @@ impl Store {
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("sha256")?, r.try_get("unit_id")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
@@ -99,7 +102,10 @@ impl Store {
         .await?;
         let mut referenced: std::collections::HashSet<String> = rows
             .iter()
-            .map(|r| r.try_get::<String, _>(0).map(|s| s.to_ascii_lowercase()))
+            .map(|r| {
+                r.try_get::<String, _>("sha256")
+                    .map(|s| s.to_ascii_lowercase())
+            })
             .collect::<Result<_, _>>()?;
         // A survey file uploaded but not yet mapped is held by its stash ("qid:sha256"), bound
         // to its uploader; the sweep must not take it from under the mapping page.
@@ -108,7 +114,7 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
         for row in &stashed {
-            let payload: String = row.try_get(0)?;
+            let payload: String = row.try_get("payload")?;
             if let Some((_, sha)) = payload.split_once(':') {
                 referenced.insert(sha.to_ascii_lowercase());
             }
@@ -124,7 +130,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok(file_from_row(&row, 0)?)
+        Ok(file_from_row(&row)?)
     }
 
     /// A unit's library, newest first.
@@ -135,10 +141,7 @@ impl Store {
         .bind(unit_id)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| file_from_row(r, 0))
-            .collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(file_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Whether a file is cited on the sheet of a unit, in a period, that `appraiser_id` is
@@ -149,7 +152,7 @@ impl Store {
         appraiser_id: i64,
     ) -> Result<bool, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM evidence_citations c JOIN appraisal_assignments a \
+            "SELECT COUNT(*) AS n FROM evidence_citations c JOIN appraisal_assignments a \
              ON a.period_id = c.period_id AND a.unit_id = c.unit_id \
              WHERE c.evidence_id = $1 AND a.appraiser_id = $2",
         )
@@ -157,7 +160,7 @@ impl Store {
         .bind(appraiser_id)
         .fetch_one(self.pool())
         .await?;
-        let n: i64 = row.try_get(0)?;
+        let n: i64 = row.try_get("n")?;
         Ok(n > 0)
     }
 
@@ -178,11 +181,11 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Citation {
-                    id: r.try_get(0)?,
-                    leaf_code: r.try_get(1)?,
-                    reference: r.try_get(2)?,
-                    stage: r.try_get(3)?,
-                    file: file_from_row(r, 4)?,
+                    id: r.try_get("id")?,
+                    leaf_code: r.try_get("leaf_code")?,
+                    reference: r.try_get("reference")?,
+                    stage: r.try_get("stage")?,
+                    file: file_from_row(r)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -217,7 +220,7 @@ impl WriteTx {
         .bind(&new.sha256)
         .fetch_one(&mut *self.tx)
         .await?;
-        let file = file_from_row(&row, 0)?;
+        let file = file_from_row(&row)?;
         self.audit(
             "evidence.upload",
             "evidence_file",
@@ -283,7 +286,7 @@ impl WriteTx {
             .fetch_optional(&mut *self.tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let owner: i64 = owner.try_get(0)?;
+        let owner: i64 = owner.try_get("unit_id")?;
         if owner != unit_id {
             // Another unit's file: as if it did not exist.
             return Err(StoreError::NotFound);
@@ -303,7 +306,7 @@ impl WriteTx {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| StoreError::unique_as(e, "evidence_id", "Tài liệu này đã được gắn vào tiêu chí".into()))?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.audit(
             "evidence.cite",
             "leaf_entry",
@@ -331,9 +334,9 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let leaf_code: String = row.try_get(0)?;
-        let evidence_id: i64 = row.try_get(1)?;
-        let reference: String = row.try_get(2)?;
+        let leaf_code: String = row.try_get("leaf_code")?;
+        let evidence_id: i64 = row.try_get("evidence_id")?;
+        let reference: String = row.try_get("reference")?;
         sqlx::query("DELETE FROM evidence_citations WHERE id = $1")
             .bind(citation_id)
             .execute(&mut *self.tx)

@@ -30,7 +30,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("round")?, r.try_get("due_at")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
@@ -49,10 +49,10 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(ExplanationExtension {
-                    unit_id: r.try_get(0)?,
-                    round: r.try_get(1)?,
-                    until_at: r.try_get(2)?,
-                    reason: r.try_get(3)?,
+                    unit_id: r.try_get("unit_id")?,
+                    round: r.try_get("round")?,
+                    until_at: r.try_get("until_at")?,
+                    reason: r.try_get("reason")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -75,7 +75,7 @@ impl WriteTx {
         .bind(round)
         .fetch_optional(&mut *self.tx)
         .await?
-        .map(|r| r.try_get(0))
+        .map(|r| r.try_get("due_at"))
         .transpose()?;
         sqlx::query(
             "INSERT INTO explanation_deadlines (period_id, round, due_at, set_by, set_at) VALUES ($1, $2, $3, $4, $5) \
@@ -117,8 +117,8 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?
         .map(|r| -> Result<serde_json::Value, sqlx::Error> {
-            let until: i64 = r.try_get(0)?;
-            let reason: String = r.try_get(1)?;
+            let until: i64 = r.try_get("until_at")?;
+            let reason: String = r.try_get("reason")?;
             Ok(serde_json::json!({ "round": round, "until": until, "reason": reason }))
         })
         .transpose()?;

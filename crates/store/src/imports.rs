@@ -31,7 +31,7 @@ impl Store {
         .bind(crate::now_ms())
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("id")?)
     }
 
     /// The stashed payload, only for the user who uploaded it.
@@ -48,7 +48,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+        Ok((row.try_get("file_name")?, row.try_get("payload")?))
     }
 
     /// The file name of the newest stash of `kind` with exactly `payload` kept for
@@ -70,7 +70,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(match row {
-            Some(r) => Some(r.try_get(0)?),
+            Some(r) => Some(r.try_get("file_name")?),
             None => None,
         })
     }

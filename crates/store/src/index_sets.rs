@@ -67,22 +67,22 @@ pub struct IndexSetContent {
 const SELECT: &str = "SELECT id, code, year, unit_group, title, illustrative, status, definition, node_count, cloned_from, version, created_at, updated_at, published_at FROM index_sets";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<StoredIndexSet, StoreError> {
-    let status: String = row.try_get(6)?;
+    let status: String = row.try_get("status")?;
     Ok(StoredIndexSet {
-        id: row.try_get(0)?,
-        code: row.try_get(1)?,
-        year: row.try_get(2)?,
-        unit_group: row.try_get(3)?,
-        title: row.try_get(4)?,
-        illustrative: row.try_get::<i64, _>(5)? != 0,
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        year: row.try_get("year")?,
+        unit_group: row.try_get("unit_group")?,
+        title: row.try_get("title")?,
+        illustrative: row.try_get::<i64, _>("illustrative")? != 0,
         status: SetStatus::parse(&status)?,
-        definition: row.try_get(7)?,
-        node_count: row.try_get(8)?,
-        cloned_from: row.try_get(9)?,
-        version: row.try_get(10)?,
-        created_at: row.try_get(11)?,
-        updated_at: row.try_get(12)?,
-        published_at: row.try_get(13)?,
+        definition: row.try_get("definition")?,
+        node_count: row.try_get("node_count")?,
+        cloned_from: row.try_get("cloned_from")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        published_at: row.try_get("published_at")?,
     })
 }
 
@@ -144,7 +144,13 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("from_set_id")?,
+                    r.try_get("from_code")?,
+                    r.try_get("to_code")?,
+                ))
+            })
             .collect::<Result<_, sqlx::Error>>()?)
     }
 }
@@ -182,7 +188,7 @@ impl WriteTx {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| StoreError::unique_as(e, "code", format!("Mã bộ chỉ số «{}» đã tồn tại", content.code)))?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         let set = self.index_set_in_tx(id).await?;
         let action = if cloned_from.is_some() {
             "index_set.clone"
@@ -337,7 +343,7 @@ impl WriteTx {
         .fetch_all(&mut *self.tx)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get("from_code")?, r.try_get("to_code")?)))
         .collect::<Result<_, sqlx::Error>>()?;
         sqlx::query("DELETE FROM index_set_code_mappings WHERE to_set_id = $1")
             .bind(to_set_id)

@@ -18,12 +18,13 @@ pub mod periods;
 pub mod sessions;
 pub mod survey;
 pub mod survey_queries;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod throttle;
 pub mod units;
 pub mod users;
 
-pub use audit::{AuditActor, AuditEntry, AuditFilter, ChainReport};
+pub use audit::{AuditActor, AuditEntry, AuditFilter, AuditRole, ChainReport};
 pub use db::{Backend, Readiness, SqliteSync, Store, StoreOptions, WriteTx};
 pub use error::StoreError;
 

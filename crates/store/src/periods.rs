@@ -1,13 +1,15 @@
 //! Evaluation periods: their windows and settings, which set applies to which group, the units
 //! taking part (extensions, submission, reopening), and the self-assessment leaf entries.
 
+use parindex_domain::appraisal::{Rounds, Stage};
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::StoreError;
 use crate::{Store, WriteTx};
 
-/// A period as stored.
+/// A period as stored. Serialised (into audit records) with the stored shape: `stage` and
+/// `stage_round` as text and number, `appraisal_rounds` as a number.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Period {
     pub id: i64,
@@ -25,10 +27,11 @@ pub struct Period {
     pub band_average_milli: i64,
     pub version: i64,
     /// Appraisal rounds (default 2).
-    pub appraisal_rounds: i64,
-    /// The stored stage (`appraisal::Stage::from_stored`) and its round.
-    pub stage: String,
-    pub stage_round: i64,
+    #[serde(serialize_with = "serialize_rounds")]
+    pub appraisal_rounds: Rounds,
+    /// Where the period stands, read from the stored pair (`stage`, `stage_round`).
+    #[serde(flatten, serialize_with = "serialize_stage")]
+    pub stage: Stage,
     /// The approval decision (số quyết định, ngày ký dd/mm/yyyy, the signed PDF).
     pub decision_number: Option<String>,
     pub decision_date: Option<String>,
@@ -113,59 +116,83 @@ const PERIOD_SELECT: &str = "SELECT id, year, name, self_open_at, self_close_at,
      appraisal_rounds, stage, stage_round, decision_number, decision_date, decision_sha256, decision_file_name, decision_file_size, published_at, \
      survey_open_at, survey_close_at, survey_min_sample, survey_weighted FROM periods";
 
+fn serialize_rounds<S: serde::Serializer>(rounds: &Rounds, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(i64::from(rounds.get()))
+}
+
+fn serialize_stage<S: serde::Serializer>(stage: &Stage, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let (code, round) = stage.stored();
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("stage", code)?;
+    map.serialize_entry("stage_round", &round)?;
+    map.end()
+}
+
+/// The stored stage pair as a [`Stage`]; an unknown pair is a decoding error, not a default.
+pub(crate) fn decode_stage(code: String, round: i64) -> Result<Stage, sqlx::Error> {
+    Stage::from_stored(&code, round)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown period stage {code}/{round}").into()))
+}
+
+/// The stored number of appraisal rounds as [`Rounds`]; out of range is a decoding error.
+pub(crate) fn decode_rounds(n: i64) -> Result<Rounds, sqlx::Error> {
+    Rounds::parse(n)
+        .map_err(|_| sqlx::Error::Decode(format!("appraisal rounds out of range: {n}").into()))
+}
+
 fn period_from_row(row: &sqlx::any::AnyRow) -> Result<Period, sqlx::Error> {
     Ok(Period {
-        id: row.try_get(0)?,
-        year: row.try_get(1)?,
-        name: row.try_get(2)?,
-        self_open_at: row.try_get(3)?,
-        self_close_at: row.try_get(4)?,
-        explanation_due_at: row.try_get(5)?,
-        appraisal_open_at: row.try_get(6)?,
-        appraisal_close_at: row.try_get(7)?,
-        bonus_cap_milli: row.try_get(8)?,
-        penalty_cap_milli: row.try_get(9)?,
-        band_good_milli: row.try_get(10)?,
-        band_fair_milli: row.try_get(11)?,
-        band_average_milli: row.try_get(12)?,
-        version: row.try_get(13)?,
-        appraisal_rounds: row.try_get(14)?,
-        stage: row.try_get(15)?,
-        stage_round: row.try_get(16)?,
-        decision_number: row.try_get(17)?,
-        decision_date: row.try_get(18)?,
-        decision_sha256: row.try_get(19)?,
-        decision_file_name: row.try_get(20)?,
-        decision_file_size: row.try_get(21)?,
-        published_at: row.try_get(22)?,
-        survey_open_at: row.try_get(23)?,
-        survey_close_at: row.try_get(24)?,
-        survey_min_sample: row.try_get(25)?,
-        survey_weighted: row.try_get::<i64, _>(26)? != 0,
+        id: row.try_get("id")?,
+        year: row.try_get("year")?,
+        name: row.try_get("name")?,
+        self_open_at: row.try_get("self_open_at")?,
+        self_close_at: row.try_get("self_close_at")?,
+        explanation_due_at: row.try_get("explanation_due_at")?,
+        appraisal_open_at: row.try_get("appraisal_open_at")?,
+        appraisal_close_at: row.try_get("appraisal_close_at")?,
+        bonus_cap_milli: row.try_get("bonus_cap_milli")?,
+        penalty_cap_milli: row.try_get("penalty_cap_milli")?,
+        band_good_milli: row.try_get("band_good_milli")?,
+        band_fair_milli: row.try_get("band_fair_milli")?,
+        band_average_milli: row.try_get("band_average_milli")?,
+        version: row.try_get("version")?,
+        appraisal_rounds: decode_rounds(row.try_get("appraisal_rounds")?)?,
+        stage: decode_stage(row.try_get("stage")?, row.try_get("stage_round")?)?,
+        decision_number: row.try_get("decision_number")?,
+        decision_date: row.try_get("decision_date")?,
+        decision_sha256: row.try_get("decision_sha256")?,
+        decision_file_name: row.try_get("decision_file_name")?,
+        decision_file_size: row.try_get("decision_file_size")?,
+        published_at: row.try_get("published_at")?,
+        survey_open_at: row.try_get("survey_open_at")?,
+        survey_close_at: row.try_get("survey_close_at")?,
+        survey_min_sample: row.try_get("survey_min_sample")?,
+        survey_weighted: row.try_get::<i64, _>("survey_weighted")? != 0,
     })
 }
 
-const PERIOD_UNIT_SELECT: &str = "SELECT pu.period_id, pu.unit_id, u.code, u.name_vi, g.code, pu.extension_until, pu.extension_reason, pu.submitted_at, \
+const PERIOD_UNIT_SELECT: &str = "SELECT pu.period_id, pu.unit_id, u.code AS unit_code, u.name_vi AS unit_name, g.code AS group_code, pu.extension_until, pu.extension_reason, pu.submitted_at, \
      pu.submitted_by, pu.last_activity_at, pu.version, pu.explanation_submitted_round, pu.explanation_submitted_at, pu.correction_reason, pu.correction_opened_at \
      FROM period_units pu JOIN units u ON u.id = pu.unit_id JOIN unit_groups g ON g.id = u.group_id";
 
 fn period_unit_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUnit, sqlx::Error> {
     Ok(PeriodUnit {
-        period_id: row.try_get(0)?,
-        unit_id: row.try_get(1)?,
-        unit_code: row.try_get(2)?,
-        unit_name: row.try_get(3)?,
-        group_code: row.try_get(4)?,
-        extension_until: row.try_get(5)?,
-        extension_reason: row.try_get(6)?,
-        submitted_at: row.try_get(7)?,
-        submitted_by: row.try_get(8)?,
-        last_activity_at: row.try_get(9)?,
-        version: row.try_get(10)?,
-        explanation_submitted_round: row.try_get(11)?,
-        explanation_submitted_at: row.try_get(12)?,
-        correction_reason: row.try_get(13)?,
-        correction_opened_at: row.try_get(14)?,
+        period_id: row.try_get("period_id")?,
+        unit_id: row.try_get("unit_id")?,
+        unit_code: row.try_get("unit_code")?,
+        unit_name: row.try_get("unit_name")?,
+        group_code: row.try_get("group_code")?,
+        extension_until: row.try_get("extension_until")?,
+        extension_reason: row.try_get("extension_reason")?,
+        submitted_at: row.try_get("submitted_at")?,
+        submitted_by: row.try_get("submitted_by")?,
+        last_activity_at: row.try_get("last_activity_at")?,
+        version: row.try_get("version")?,
+        explanation_submitted_round: row.try_get("explanation_submitted_round")?,
+        explanation_submitted_at: row.try_get("explanation_submitted_at")?,
+        correction_reason: row.try_get("correction_reason")?,
+        correction_opened_at: row.try_get("correction_opened_at")?,
     })
 }
 
@@ -173,15 +200,15 @@ const ENTRY_SELECT: &str = "SELECT leaf_code, input_json, score_milli, not_appli
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LeafEntry, sqlx::Error> {
     Ok(LeafEntry {
-        leaf_code: row.try_get(0)?,
-        input_json: row.try_get(1)?,
-        score_milli: row.try_get(2)?,
-        not_applicable: row.try_get::<i64, _>(3)? != 0,
-        explanation: row.try_get(4)?,
-        note: row.try_get(5)?,
-        version: row.try_get(6)?,
-        updated_by: row.try_get(7)?,
-        updated_at: row.try_get(8)?,
+        leaf_code: row.try_get("leaf_code")?,
+        input_json: row.try_get("input_json")?,
+        score_milli: row.try_get("score_milli")?,
+        not_applicable: row.try_get::<i64, _>("not_applicable")? != 0,
+        explanation: row.try_get("explanation")?,
+        note: row.try_get("note")?,
+        version: row.try_get("version")?,
+        updated_by: row.try_get("updated_by")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -214,7 +241,7 @@ impl Store {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .map(|r| Ok((r.try_get("unit_group")?, r.try_get("index_set_id")?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -287,7 +314,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| Ok((r.try_get::<i64, _>(9)?, entry_from_row(r)?)))
+            .map(|r| Ok((r.try_get::<i64, _>("unit_id")?, entry_from_row(r)?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -340,7 +367,7 @@ impl WriteTx {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| StoreError::unique_as(e, "name", format!("Kỳ đánh giá «{}» đã tồn tại", settings.name)))?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         for (group, set_id) in sets {
             let published =
                 sqlx::query("SELECT id FROM index_sets WHERE id = $1 AND status = 'published'")
@@ -404,8 +431,8 @@ impl WriteTx {
             .fetch_optional(&mut *self.tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let old_until: Option<i64> = before.try_get(0)?;
-        let old_reason: Option<String> = before.try_get(1)?;
+        let old_until: Option<i64> = before.try_get("extension_until")?;
+        let old_reason: Option<String> = before.try_get("extension_reason")?;
         sqlx::query(
             "UPDATE period_units SET extension_until = $1, extension_reason = $2, version = version + 1 WHERE period_id = $3 AND unit_id = $4",
         )
@@ -452,24 +479,24 @@ impl WriteTx {
             return Err(StoreError::NotFound);
         }
         let row = sqlx::query(
-            "SELECT p.stage, p.stage_round, p.self_open_at, p.self_close_at, pu.extension_until, pu.submitted_at \
+            "SELECT p.stage, p.stage_round, p.self_open_at AS opens_at, p.self_close_at AS closes_at, pu.extension_until, pu.submitted_at \
              FROM period_units pu JOIN periods p ON p.id = pu.period_id WHERE pu.period_id = $1 AND pu.unit_id = $2",
         )
         .bind(period_id)
         .bind(unit_id)
         .fetch_one(&mut *self.tx)
         .await?;
-        let stage_code: String = row.try_get(0)?;
-        let stage_round: i64 = row.try_get(1)?;
+        let stage_code: String = row.try_get("stage")?;
+        let stage_round: i64 = row.try_get("stage_round")?;
         let stage = parindex_domain::appraisal::Stage::from_stored(&stage_code, stage_round)
             .ok_or_else(|| {
                 StoreError::Corrupt(format!("period stage {stage_code}/{stage_round}"))
             })?;
         let window = parindex_domain::workflow::SelfAssessmentWindow {
-            opens_at: row.try_get(2)?,
-            closes_at: row.try_get(3)?,
-            extension_until: row.try_get(4)?,
-            submitted_at: row.try_get(5)?,
+            opens_at: row.try_get("opens_at")?,
+            closes_at: row.try_get("closes_at")?,
+            extension_until: row.try_get("extension_until")?,
+            submitted_at: row.try_get("submitted_at")?,
         };
         Ok(parindex_domain::workflow::check_self_write(
             stage, &window, now,
@@ -634,7 +661,7 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let submitted_at: Option<i64> = before.try_get(0)?;
+        let submitted_at: Option<i64> = before.try_get("submitted_at")?;
         if submitted_at.is_none() {
             return Err(StoreError::Invalid(
                 "Đơn vị chưa nộp nên không cần mở lại".into(),

@@ -23,15 +23,15 @@ pub struct SessionRecord {
 
 fn session_from_row(row: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
     Ok(SessionRecord {
-        token_hash: row.try_get(0)?,
-        user_id: row.try_get(1)?,
-        csrf_token: row.try_get(2)?,
-        active_role_id: row.try_get(3)?,
-        locale: row.try_get(4)?,
-        ip: row.try_get(5)?,
-        user_agent: row.try_get(6)?,
-        created_at: row.try_get(7)?,
-        last_seen_at: row.try_get(8)?,
+        token_hash: row.try_get("token_hash")?,
+        user_id: row.try_get("user_id")?,
+        csrf_token: row.try_get("csrf_token")?,
+        active_role_id: row.try_get("active_role_id")?,
+        locale: row.try_get("locale")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
     })
 }
 

@@ -118,30 +118,30 @@ const GROUP_SELECT: &str = "SELECT id, period_id, code, name, weight_milli, popu
 
 fn group_from_row(r: &sqlx::any::AnyRow) -> Result<SurveyGroup, sqlx::Error> {
     Ok(SurveyGroup {
-        id: r.try_get(0)?,
-        period_id: r.try_get(1)?,
-        code: r.try_get(2)?,
-        name: r.try_get(3)?,
-        weight_milli: r.try_get(4)?,
-        population: r.try_get(5)?,
-        target_per_unit: r.try_get(6)?,
+        id: r.try_get("id")?,
+        period_id: r.try_get("period_id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        weight_milli: r.try_get("weight_milli")?,
+        population: r.try_get("population")?,
+        target_per_unit: r.try_get("target_per_unit")?,
     })
 }
 
-const QUESTIONNAIRE_SELECT: &str = "SELECT q.id, q.period_id, q.group_id, g.code, q.version, q.title, q.definition, q.status, q.updated_at \
+const QUESTIONNAIRE_SELECT: &str = "SELECT q.id, q.period_id, q.group_id, g.code AS group_code, q.version, q.title, q.definition, q.status, q.updated_at \
      FROM questionnaires q JOIN survey_groups g ON g.id = q.group_id";
 
 fn questionnaire_from_row(r: &sqlx::any::AnyRow) -> Result<Questionnaire, sqlx::Error> {
     Ok(Questionnaire {
-        id: r.try_get(0)?,
-        period_id: r.try_get(1)?,
-        group_id: r.try_get(2)?,
-        group_code: r.try_get(3)?,
-        version: r.try_get(4)?,
-        title: r.try_get(5)?,
-        definition: r.try_get(6)?,
-        status: r.try_get(7)?,
-        updated_at: r.try_get(8)?,
+        id: r.try_get("id")?,
+        period_id: r.try_get("period_id")?,
+        group_id: r.try_get("group_id")?,
+        group_code: r.try_get("group_code")?,
+        version: r.try_get("version")?,
+        title: r.try_get("title")?,
+        definition: r.try_get("definition")?,
+        status: r.try_get("status")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -149,35 +149,35 @@ const LINK_SELECT: &str = "SELECT id, questionnaire_id, unit_id, batch, created_
 
 fn link_from_row(r: &sqlx::any::AnyRow) -> Result<SurveyLink, sqlx::Error> {
     Ok(SurveyLink {
-        id: r.try_get(0)?,
-        questionnaire_id: r.try_get(1)?,
-        unit_id: r.try_get(2)?,
-        batch: r.try_get(3)?,
-        created_at: r.try_get(4)?,
-        response_id: r.try_get(5)?,
-        used_at: r.try_get(6)?,
+        id: r.try_get("id")?,
+        questionnaire_id: r.try_get("questionnaire_id")?,
+        unit_id: r.try_get("unit_id")?,
+        batch: r.try_get("batch")?,
+        created_at: r.try_get("created_at")?,
+        response_id: r.try_get("response_id")?,
+        used_at: r.try_get("used_at")?,
     })
 }
 
-const RESPONSE_SELECT: &str = "SELECT r.id, r.questionnaire_id, g.code, r.channel, r.link_id, r.paper_ref, r.entry_no, r.answers, r.status, \
+const RESPONSE_SELECT: &str = "SELECT r.id, r.questionnaire_id, g.code AS group_code, r.channel, r.link_id, r.paper_ref, r.entry_no, r.answers, r.status, \
      r.created_at, r.submitted_at, r.excluded_at, r.exclusion_reason FROM survey_responses r \
      JOIN questionnaires q ON q.id = r.questionnaire_id JOIN survey_groups g ON g.id = q.group_id";
 
 fn response_from_row(r: &sqlx::any::AnyRow) -> Result<SurveyResponse, sqlx::Error> {
     Ok(SurveyResponse {
-        id: r.try_get(0)?,
-        questionnaire_id: r.try_get(1)?,
-        group_code: r.try_get(2)?,
-        channel: r.try_get(3)?,
-        link_id: r.try_get(4)?,
-        paper_ref: r.try_get(5)?,
-        entry_no: r.try_get(6)?,
-        answers: r.try_get(7)?,
-        status: r.try_get(8)?,
-        created_at: r.try_get(9)?,
-        submitted_at: r.try_get(10)?,
-        excluded_at: r.try_get(11)?,
-        exclusion_reason: r.try_get(12)?,
+        id: r.try_get("id")?,
+        questionnaire_id: r.try_get("questionnaire_id")?,
+        group_code: r.try_get("group_code")?,
+        channel: r.try_get("channel")?,
+        link_id: r.try_get("link_id")?,
+        paper_ref: r.try_get("paper_ref")?,
+        entry_no: r.try_get("entry_no")?,
+        answers: r.try_get("answers")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+        submitted_at: r.try_get("submitted_at")?,
+        excluded_at: r.try_get("excluded_at")?,
+        exclusion_reason: r.try_get("exclusion_reason")?,
     })
 }
 
@@ -186,20 +186,20 @@ const JOB_SELECT: &str = "SELECT id, questionnaire_id, file_name, sha256, size, 
 
 fn job_from_row(r: &sqlx::any::AnyRow) -> Result<ImportJob, sqlx::Error> {
     Ok(ImportJob {
-        id: r.try_get(0)?,
-        questionnaire_id: r.try_get(1)?,
-        file_name: r.try_get(2)?,
-        sha256: r.try_get(3)?,
-        size: r.try_get(4)?,
-        mapping: r.try_get(5)?,
-        status: r.try_get(6)?,
-        total_rows: r.try_get(7)?,
-        inserted: r.try_get(8)?,
-        duplicates: r.try_get(9)?,
-        report: r.try_get(10)?,
-        created_by: r.try_get(11)?,
-        created_at: r.try_get(12)?,
-        finished_at: r.try_get(13)?,
+        id: r.try_get("id")?,
+        questionnaire_id: r.try_get("questionnaire_id")?,
+        file_name: r.try_get("file_name")?,
+        sha256: r.try_get("sha256")?,
+        size: r.try_get("size")?,
+        mapping: r.try_get("mapping")?,
+        status: r.try_get("status")?,
+        total_rows: r.try_get("total_rows")?,
+        inserted: r.try_get("inserted")?,
+        duplicates: r.try_get("duplicates")?,
+        report: r.try_get("report")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
     })
 }
 
@@ -252,7 +252,7 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| r.try_get(0))
+            .map(|r| r.try_get("unit_id"))
             .collect::<Result<_, _>>()?)
     }
 
@@ -309,14 +309,14 @@ impl Store {
     /// submitted, not excluded, the first entry of a paper form).
     pub async fn counted_survey_responses(&self, period_id: i64) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM survey_responses r JOIN questionnaires q ON q.id = r.questionnaire_id \
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM survey_responses r JOIN questionnaires q ON q.id = r.questionnaire_id \
              WHERE q.period_id = $1 AND r.status = 'submitted' AND r.excluded_at IS NULL \
              AND (r.channel <> 'paper' OR r.entry_no = 1)",
         )
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("n")?)
     }
 
     /// The responses of one questionnaire, oldest first.
@@ -362,26 +362,32 @@ impl Store {
     /// instance wrote.
     pub async fn survey_fingerprint(&self, period_id: i64) -> Result<Vec<i64>, StoreError> {
         let row = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(r.id), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN r.status = 'submitted' THEN r.id ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN r.excluded_at IS NULL THEN 0 ELSE r.id END), 0) AS BIGINT), \
-             CAST(COALESCE(MAX(r.excluded_at), 0) AS BIGINT) \
+            "SELECT CAST(COUNT(*) AS BIGINT) AS responses, CAST(COALESCE(MAX(r.id), 0) AS BIGINT) AS last_id, \
+             CAST(COALESCE(SUM(CASE WHEN r.status = 'submitted' THEN r.id ELSE 0 END), 0) AS BIGINT) AS submitted_ids, \
+             CAST(COALESCE(SUM(CASE WHEN r.excluded_at IS NULL THEN 0 ELSE r.id END), 0) AS BIGINT) AS excluded_ids, \
+             CAST(COALESCE(MAX(r.excluded_at), 0) AS BIGINT) AS last_excluded_at \
              FROM survey_responses r JOIN questionnaires q ON q.id = r.questionnaire_id WHERE q.period_id = $1",
         )
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
         let mut values = Vec::with_capacity(16);
-        for i in 0..5 {
-            values.push(row.try_get::<i64, _>(i)?);
+        for column in [
+            "responses",
+            "last_id",
+            "submitted_ids",
+            "excluded_ids",
+            "last_excluded_at",
+        ] {
+            values.push(row.try_get::<i64, _>(column)?);
         }
         let version = sqlx::query(
-            "SELECT CAST(COALESCE((SELECT version FROM periods WHERE id = $1), 0) AS BIGINT)",
+            "SELECT CAST(COALESCE((SELECT version FROM periods WHERE id = $1), 0) AS BIGINT) AS period_version",
         )
         .bind(period_id)
         .fetch_one(self.pool())
         .await?;
-        values.push(version.try_get::<i64, _>(0)?);
+        values.push(version.try_get::<i64, _>("period_version")?);
         // A marker between the lists keeps "one more group" from reading as "one more
         // questionnaire".
         let groups = sqlx::query(
@@ -392,8 +398,8 @@ impl Store {
         .await?;
         values.push(-1);
         for g in &groups {
-            values.push(g.try_get::<i64, _>(0)?);
-            values.push(g.try_get::<i64, _>(1)?);
+            values.push(g.try_get::<i64, _>("id")?);
+            values.push(g.try_get::<i64, _>("weight_milli")?);
         }
         let questionnaires = sqlx::query(
             "SELECT id, updated_at FROM questionnaires WHERE period_id = $1 ORDER BY id",
@@ -403,8 +409,8 @@ impl Store {
         .await?;
         values.push(-2);
         for q in &questionnaires {
-            values.push(q.try_get::<i64, _>(0)?);
-            values.push(q.try_get::<i64, _>(1)?);
+            values.push(q.try_get::<i64, _>("id")?);
+            values.push(q.try_get::<i64, _>("updated_at")?);
         }
         Ok(values)
     }
@@ -430,8 +436,8 @@ impl Store {
         .bind(format!("{prefix_b}%"))
         .fetch(self.pool());
         while let Some(row) = rows.try_next().await? {
-            let key: String = row.try_get(0)?;
-            let answers: String = row.try_get(1)?;
+            let key: String = row.try_get("source_key")?;
+            let answers: String = row.try_get("answers")?;
             each(&key, &answers);
         }
         Ok(())
@@ -510,7 +516,7 @@ impl WriteTx {
         .bind(crate::now_ms())
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.audit(
             "survey.group",
             "survey_group",
@@ -539,17 +545,17 @@ impl WriteTx {
             .fetch_optional(&mut *self.tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if owner.try_get::<i64, _>(0)? != period_id {
+        if owner.try_get::<i64, _>("period_id")? != period_id {
             return Err(StoreError::NotFound);
         }
         let last = sqlx::query(
-            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM questionnaires WHERE period_id = $1 AND group_id = $2",
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS version FROM questionnaires WHERE period_id = $1 AND group_id = $2",
         )
         .bind(period_id)
         .bind(group_id)
         .fetch_one(&mut *self.tx)
         .await?;
-        let version = last.try_get::<i64, _>(0)? + 1;
+        let version = last.try_get::<i64, _>("version")? + 1;
         let now = crate::now_ms();
         let row = sqlx::query(
             "INSERT INTO questionnaires (period_id, group_id, version, title, definition, status, created_by, created_at, updated_at) \
@@ -564,7 +570,7 @@ impl WriteTx {
         .bind(now)
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.replace_questionnaire_units(id, unit_ids).await?;
         self.audit(
             "survey.questionnaire.create",
@@ -690,7 +696,7 @@ impl WriteTx {
             .bind(now)
             .fetch_one(&mut *self.tx)
             .await?;
-            ids.push(row.try_get(0)?);
+            ids.push(row.try_get("id")?);
         }
         self.audit(
             "survey.links.create",
@@ -719,9 +725,9 @@ impl WriteTx {
         .fetch_optional(&mut *self.tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let questionnaire_id: i64 = link.try_get(0)?;
-        let response_id: Option<i64> = link.try_get(1)?;
-        let used_at: Option<i64> = link.try_get(2)?;
+        let questionnaire_id: i64 = link.try_get("questionnaire_id")?;
+        let response_id: Option<i64> = link.try_get("response_id")?;
+        let used_at: Option<i64> = link.try_get("used_at")?;
         if used_at.is_some() {
             return Err(StoreError::Invalid(
                 "Đường dẫn này đã được dùng để gửi phiếu; mỗi đường dẫn chỉ dùng một lần.".into(),
@@ -755,7 +761,7 @@ impl WriteTx {
                 .bind(submitted_at)
                 .fetch_one(&mut *self.tx)
                 .await?;
-                row.try_get(0)?
+                row.try_get("id")?
             }
         };
         let n = sqlx::query(
@@ -913,7 +919,7 @@ impl WriteTx {
         .bind(crate::now_ms())
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.audit(
             "survey.import.create",
             "survey_import_job",

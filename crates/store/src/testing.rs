@@ -141,6 +141,47 @@ pub fn pg_url() -> String {
     }
 }
 
+/// An empty PostgreSQL database on the test server, not yet migrated (for tests of the
+/// migrations themselves); panics like [`pg_url`] when no server is configured. Drop it with
+/// [`EmptyPgDatabase::drop_database`].
+pub async fn empty_pg_database() -> EmptyPgDatabase {
+    let admin_url = pg_url();
+    let name = format!("parindex_test_{}", random_suffix());
+    let admin = Store::connect_admin(&admin_url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create test database");
+    admin.close().await;
+    EmptyPgDatabase {
+        url: replace_db_name(&admin_url, &name),
+        admin_url,
+        name,
+    }
+}
+
+/// See [`empty_pg_database`].
+#[derive(Debug)]
+pub struct EmptyPgDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl EmptyPgDatabase {
+    /// Drops the database (closing whatever is still connected to it).
+    pub async fn drop_database(self) {
+        let admin = Store::connect_admin(&self.admin_url).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&admin)
+        .await;
+        admin.close().await;
+    }
+}
+
 fn replace_db_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -165,6 +206,61 @@ impl Store {
             .connect(url)
             .await
             .expect("connect to the PostgreSQL test server")
+    }
+}
+
+/// Raw access and bulk fixtures for tests and benchmarks only: what goes through here writes
+/// no audit record, which is why application code has no such door.
+impl Store {
+    /// The pool, for tests that read or corrupt rows directly.
+    pub fn raw_pool_for_tests(&self) -> &sqlx::AnyPool {
+        self.pool()
+    }
+
+    /// Writes leaf entries in bulk for a benchmark or a large fixture: `(unit id, leaf code,
+    /// score in thousandths)` each, with empty facts and explanation, in one transaction.
+    pub async fn bulk_fixture_leaf_entries(
+        &self,
+        period_id: i64,
+        rows: &[(i64, &str, i64)],
+        at: i64,
+    ) -> Result<(), crate::StoreError> {
+        const CHUNK: usize = 50;
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO leaf_entries (period_id, unit_id, leaf_code, input_json, score_milli, explanation, updated_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = 2 + i * 3;
+                sql.push_str(&format!(
+                    "($1, ${}, ${}, '{{}}', ${}, '', $2)",
+                    b + 1,
+                    b + 2,
+                    b + 3
+                ));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(period_id)
+                .bind(at);
+            for (unit, code, score) in chunk {
+                q = q.bind(*unit).bind(*code).bind(*score);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl crate::WriteTx {
+    /// The transaction's connection, for tests that write rows the store has no function
+    /// for; the transaction still needs its audit record to commit.
+    pub fn raw_conn_for_tests(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn()
     }
 }
 

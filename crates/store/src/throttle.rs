@@ -94,14 +94,14 @@ impl Store {
         let mut wait = 0_i64;
         for k in keys {
             let row = sqlx::query(
-                "SELECT COUNT(*), CAST(COALESCE(MAX(at), 0) AS BIGINT) FROM login_failures WHERE key = $1 AND at >= $2",
+                "SELECT COUNT(*) AS failures, CAST(COALESCE(MAX(at), 0) AS BIGINT) AS last_at FROM login_failures WHERE key = $1 AND at >= $2",
             )
             .bind(&k.key)
             .bind(since)
             .fetch_one(&mut *tx)
             .await?;
-            let count: i64 = row.try_get(0)?;
-            let last: i64 = row.try_get(1)?;
+            let count: i64 = row.try_get("failures")?;
+            let last: i64 = row.try_get("last_at")?;
             let allowed_at = last.saturating_add(policy.delay_ms(count, k.limit));
             wait = wait.max(allowed_at - now);
         }
@@ -117,7 +117,7 @@ impl Store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?
-                    .try_get(0)?;
+                    .try_get("id")?;
             rows.push((k.key.clone(), id));
         }
         tx.commit().await?;
@@ -167,26 +167,27 @@ impl Store {
         since: i64,
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*), CAST(COALESCE(MAX(at), 0) AS BIGINT) FROM login_failures WHERE key = $1 AND at >= $2",
+            "SELECT COUNT(*) AS failures, CAST(COALESCE(MAX(at), 0) AS BIGINT) AS last_at FROM login_failures WHERE key = $1 AND at >= $2",
         )
         .bind(key)
         .bind(since)
         .fetch_one(self.pool())
         .await?;
-        let count: i64 = row.try_get(0)?;
-        let last: i64 = row.try_get(1)?;
+        let count: i64 = row.try_get("failures")?;
+        let last: i64 = row.try_get("last_at")?;
         let delay = policy.delay_ms(count, limit);
         Ok(if delay == 0 { 0 } else { last + delay })
     }
 
     /// Attempts recorded for `key` since `since` (milliseconds).
     pub async fn login_failures_since(&self, key: &str, since: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
-            .bind(key)
-            .bind(since)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(row.try_get(0)?)
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE key = $1 AND at >= $2")
+                .bind(key)
+                .bind(since)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// Forgets an account's failures after a successful login, and old rows of every key.

@@ -48,34 +48,34 @@ pub struct UnitFilter {
     pub only_unit_id: Option<i64>,
 }
 
-const UNIT_SELECT: &str = "SELECT u.id, u.code, u.name_vi, u.name_en, u.group_id, g.code, g.name_vi, u.parent_id, u.valid_from, u.valid_to, u.successor_id, u.active, u.version \
+const UNIT_SELECT: &str = "SELECT u.id, u.code, u.name_vi, u.name_en, u.group_id, g.code AS group_code, g.name_vi AS group_name_vi, u.parent_id, u.valid_from, u.valid_to, u.successor_id, u.active, u.version \
      FROM units u JOIN unit_groups g ON g.id = u.group_id";
 
 fn unit_from_row(row: &sqlx::any::AnyRow) -> Result<Unit, sqlx::Error> {
     Ok(Unit {
-        id: row.try_get(0)?,
-        code: row.try_get(1)?,
-        name_vi: row.try_get(2)?,
-        name_en: row.try_get(3)?,
-        group_id: row.try_get(4)?,
-        group_code: row.try_get(5)?,
-        group_name_vi: row.try_get(6)?,
-        parent_id: row.try_get(7)?,
-        valid_from: row.try_get(8)?,
-        valid_to: row.try_get(9)?,
-        successor_id: row.try_get(10)?,
-        active: row.try_get::<i64, _>(11)? != 0,
-        version: row.try_get(12)?,
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name_vi: row.try_get("name_vi")?,
+        name_en: row.try_get("name_en")?,
+        group_id: row.try_get("group_id")?,
+        group_code: row.try_get("group_code")?,
+        group_name_vi: row.try_get("group_name_vi")?,
+        parent_id: row.try_get("parent_id")?,
+        valid_from: row.try_get("valid_from")?,
+        valid_to: row.try_get("valid_to")?,
+        successor_id: row.try_get("successor_id")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        version: row.try_get("version")?,
     })
 }
 
 fn group_from_row(row: &sqlx::any::AnyRow) -> Result<UnitGroup, sqlx::Error> {
     Ok(UnitGroup {
-        id: row.try_get(0)?,
-        code: row.try_get(1)?,
-        name_vi: row.try_get(2)?,
-        name_en: row.try_get(3)?,
-        sort_order: row.try_get(4)?,
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name_vi: row.try_get("name_vi")?,
+        name_en: row.try_get("name_en")?,
+        sort_order: row.try_get("sort_order")?,
     })
 }
 
@@ -158,10 +158,10 @@ impl Store {
     }
 
     pub async fn count_units(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM units")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM units")
             .fetch_one(self.pool())
             .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("n")?)
     }
 }
 
@@ -199,7 +199,7 @@ impl WriteTx {
             StoreError::unique_as(e, "code", format!("Mã nhóm «{}» đã tồn tại", code.as_str()))
         })?;
         let group = UnitGroup {
-            id: row.try_get(0)?,
+            id: row.try_get("id")?,
             code: code.as_str().to_owned(),
             name_vi: name_vi.to_owned(),
             name_en: name_en.map(str::to_owned),
@@ -275,7 +275,7 @@ impl WriteTx {
         .map_err(|e| {
             StoreError::unique_as(e, "code", format!("Mã đơn vị «{}» đã tồn tại", draft.code.as_str()))
         })?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         let unit = self.unit_in_tx(id).await?;
         self.audit(
             "unit.create",

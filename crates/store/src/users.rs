@@ -45,13 +45,13 @@ const USER_SELECT: &str =
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
-        id: row.try_get(0)?,
-        username: row.try_get(1)?,
-        full_name: row.try_get(2)?,
-        email: row.try_get(3)?,
-        must_change_password: row.try_get::<i64, _>(4)? != 0,
-        disabled: row.try_get::<i64, _>(5)? != 0,
-        version: row.try_get(6)?,
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        full_name: row.try_get("full_name")?,
+        email: row.try_get("email")?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        version: row.try_get("version")?,
     })
 }
 
@@ -86,7 +86,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         match row {
-            Some(row) => Ok(Some((user_from_row(&row)?, row.try_get(7)?))),
+            Some(row) => Ok(Some((user_from_row(&row)?, row.try_get("password_hash")?))),
             None => Ok(None),
         }
     }
@@ -97,13 +97,13 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("password_hash")?)
     }
 
     /// The roles a user holds, in a stable order.
     pub async fn user_grants(&self, user_id: i64) -> Result<Vec<StoredGrant>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.user_id, r.role, r.unit_id, u.code, u.name_vi FROM user_roles r LEFT JOIN units u ON u.id = r.unit_id \
+            "SELECT r.id, r.user_id, r.role, r.unit_id, u.code AS unit_code, u.name_vi AS unit_name_vi FROM user_roles r LEFT JOIN units u ON u.id = r.unit_id \
              WHERE r.user_id = $1 ORDER BY r.id",
         )
         .bind(user_id)
@@ -111,15 +111,15 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let code: String = row.try_get(2)?;
+                let code: String = row.try_get("role")?;
                 Ok(StoredGrant {
-                    id: row.try_get(0)?,
-                    user_id: row.try_get(1)?,
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
                     role: Role::from_code(&code)
                         .ok_or_else(|| StoreError::Corrupt(format!("unknown role {code}")))?,
-                    unit_id: row.try_get(3)?,
-                    unit_code: row.try_get(4)?,
-                    unit_name_vi: row.try_get(5)?,
+                    unit_id: row.try_get("unit_id")?,
+                    unit_code: row.try_get("unit_code")?,
+                    unit_name_vi: row.try_get("unit_name_vi")?,
                 })
             })
             .collect()
@@ -167,7 +167,7 @@ impl WriteTx {
                 format!("Tên đăng nhập «{}» đã tồn tại", new.username.as_str()),
             )
         })?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         let user = self.user_in_tx(id).await?;
         self.audit(
             "user.create",
@@ -219,7 +219,7 @@ impl WriteTx {
         .bind(crate::now_ms())
         .fetch_one(&mut *self.tx)
         .await?;
-        let id: i64 = row.try_get(0)?;
+        let id: i64 = row.try_get("id")?;
         self.audit(
             "user.grant_role",
             "user",
@@ -239,8 +239,8 @@ impl WriteTx {
                 .fetch_optional(&mut *self.tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-        let role: String = row.try_get(0)?;
-        let unit_id: Option<i64> = row.try_get(1)?;
+        let role: String = row.try_get("role")?;
+        let unit_id: Option<i64> = row.try_get("unit_id")?;
         sqlx::query("DELETE FROM user_roles WHERE id = $1")
             .bind(grant_id)
             .execute(&mut *self.tx)

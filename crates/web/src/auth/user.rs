@@ -50,12 +50,7 @@ impl CurrentUser {
         AuditActor {
             user_id: Some(self.session.user.id),
             username: self.session.user.username.clone(),
-            role: self
-                .session
-                .active
-                .as_ref()
-                .map(|g| g.role.code().to_owned())
-                .unwrap_or_else(|| "none".into()),
+            role: self.session.active.as_ref().map(|g| g.role).into(),
         }
     }
 

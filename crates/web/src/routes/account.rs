@@ -147,10 +147,7 @@ pub async fn login(
     let actor = AuditActor {
         user_id: Some(user.id),
         username: user.username.clone(),
-        role: grants
-            .first()
-            .map(|g| g.role.code().to_owned())
-            .unwrap_or_else(|| "none".into()),
+        role: grants.first().map(|g| g.role).into(),
     };
     let mut tx = state.store.begin_write(actor).await?;
     tx.create_session(&record).await?;

@@ -156,14 +156,7 @@ fn window(sheet: &Sheet) -> SelfAssessmentWindow {
 /// appraisal has not started), the window open, the sheet not submitted. The early check,
 /// before any body is read; the store repeats it inside the write (see [`claim`]).
 pub(crate) fn self_write_check(period: &Period, unit: &PeriodUnit) -> Result<(), String> {
-    let Some(stage) =
-        parindex_domain::appraisal::Stage::from_stored(&period.stage, period.stage_round)
-    else {
-        return Err(format!(
-            "Không xác định được giai đoạn của kỳ đánh giá ({}).",
-            period.stage
-        ));
-    };
+    let stage = period.stage;
     parindex_domain::workflow::check_self_write(
         stage,
         &window_of(period, unit),

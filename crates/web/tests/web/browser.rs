@@ -741,7 +741,7 @@ async fn appraisal_cycle_from_flag_to_publication() {
     let _ = b.client.accept_alert().await;
     b.wait_until(|| async {
         let p = store.get_period(period.id).await.unwrap();
-        (p.stage == "published").then_some(())
+        (p.stage == parindex_domain::appraisal::Stage::Published).then_some(())
     })
     .await
     .expect("the period is published");

@@ -254,7 +254,7 @@ web_test!(
 /// Rows on the audit log: a refused request must not add one.
 async fn audit_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log")
-        .fetch_one(app.store().pool())
+        .fetch_one(app.store().raw_pool_for_tests())
         .await
         .unwrap()
 }

@@ -805,7 +805,7 @@ web_test!(
             .await;
         assert!(r.status.is_client_error(), "{}", r.status);
         let p = app.store().get_period(period).await.unwrap();
-        assert_eq!((p.stage.as_str(), p.stage_round), ("round", 1));
+        assert_eq!(p.stage.stored(), ("round", 1));
         // A flag without a remark: refused, nothing saved.
         let r = appraise(
             &mut appraiser,

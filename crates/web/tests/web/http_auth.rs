@@ -82,7 +82,7 @@ async fn age_attempts(app: &TestApp, key: &str, ms: i64) {
     sqlx::query("UPDATE login_failures SET at = at - $1 WHERE key = $2")
         .bind(ms)
         .bind(key)
-        .execute(app.store().pool())
+        .execute(app.store().raw_pool_for_tests())
         .await
         .unwrap();
 }
@@ -264,7 +264,7 @@ web_test!(
         let old = parindex_store::now_ms() - 31 * 60 * 1000;
         sqlx::query("UPDATE sessions SET last_seen_at = $1")
             .bind(old)
-            .execute(app.store().pool())
+            .execute(app.store().raw_pool_for_tests())
             .await
             .unwrap();
         let expired = client.get("/units").await;
@@ -285,7 +285,7 @@ web_test!(
         let created = parindex_store::now_ms() - 13 * 3600 * 1000;
         sqlx::query("UPDATE sessions SET created_at = $1")
             .bind(created)
-            .execute(app.store().pool())
+            .execute(app.store().raw_pool_for_tests())
             .await
             .unwrap();
         assert_eq!(client.get("/units").await.status, StatusCode::SEE_OTHER);
@@ -503,7 +503,7 @@ web_test!(health_and_readiness, |app: TestApp| async move {
         (ready.status, ready.body.as_str()),
         (StatusCode::OK, "ready")
     );
-    app.store().pool().close().await;
+    app.store().raw_pool_for_tests().close().await;
     assert_eq!(
         client.get("/readyz").await.status,
         StatusCode::SERVICE_UNAVAILABLE

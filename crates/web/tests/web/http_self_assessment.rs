@@ -271,7 +271,7 @@ web_test!(
         let past = parindex_store::now_ms() - 1000;
         sqlx::query("UPDATE periods SET self_close_at = $1")
             .bind(past)
-            .execute(app.store().pool())
+            .execute(app.store().raw_pool_for_tests())
             .await
             .unwrap();
         let late = save(
@@ -873,7 +873,7 @@ web_test!(
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         assert_eq!(app.store().unit_evidence(stp).await.unwrap().len(), 1);
         sqlx::query("UPDATE period_units SET submitted_at = 1")
-            .execute(app.store().pool())
+            .execute(app.store().raw_pool_for_tests())
             .await
             .unwrap();
         let r = officer
@@ -1001,7 +1001,7 @@ async fn evidence_rows(app: &TestApp) -> (i64, i64) {
     let count = |table: &'static str| async move {
         let row: (i64,) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(app.store().pool())
+                .fetch_one(app.store().raw_pool_for_tests())
                 .await
                 .unwrap();
         row.0
@@ -1072,7 +1072,7 @@ web_test!(
         sqlx::query("UPDATE period_units SET submitted_at = $1 WHERE unit_id = $2")
             .bind(parindex_store::now_ms())
             .bind(stp)
-            .execute(app.store().pool())
+            .execute(app.store().raw_pool_for_tests())
             .await
             .unwrap();
         let tiered = leaf_of_kind(&set, |r| matches!(r, RuleSpec::TieredPercent { .. }));

@@ -201,7 +201,7 @@ web_test!(
         assert_eq!(links.len(), 6);
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT token_hash, batch FROM survey_links ORDER BY id")
-                .fetch_all(app.store().pool())
+                .fetch_all(app.store().raw_pool_for_tests())
                 .await
                 .unwrap();
         for t in tokens.iter().chain([&csv_token]) {

@@ -334,7 +334,7 @@ web_test!(
         let audited: i64 = sqlx::query_scalar(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM audit_log WHERE action = 'survey.import.finish'",
         )
-        .fetch_one(app.store().pool())
+        .fetch_one(app.store().raw_pool_for_tests())
         .await
         .unwrap();
         assert_eq!(audited, 4);

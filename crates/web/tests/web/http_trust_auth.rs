@@ -140,7 +140,7 @@ async fn age_attempts(app: &TestApp, key: &str, ms: i64) {
     sqlx::query("UPDATE login_failures SET at = at - $1 WHERE key = $2")
         .bind(ms)
         .bind(key)
-        .execute(app.store().pool())
+        .execute(app.store().raw_pool_for_tests())
         .await
         .unwrap();
 }
@@ -151,7 +151,7 @@ async fn allowed_after_last(app: &TestApp, key: &str, policy: DelayPolicy) -> i6
     let last: i64 =
         sqlx::query("SELECT CAST(MAX(at) AS BIGINT) FROM login_failures WHERE key = $1")
             .bind(key)
-            .fetch_one(app.store().pool())
+            .fetch_one(app.store().raw_pool_for_tests())
             .await
             .unwrap()
             .try_get(0)

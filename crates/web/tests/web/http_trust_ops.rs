@@ -84,7 +84,10 @@ async fn fill_disk(store: &Store) {
              FOR EACH ROW EXECUTE FUNCTION parindex_test_disk_full();"
         }
     };
-    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+    sqlx::raw_sql(sql)
+        .execute(store.raw_pool_for_tests())
+        .await
+        .unwrap();
 }
 
 async fn free_disk(store: &Store) {
@@ -92,7 +95,10 @@ async fn free_disk(store: &Store) {
         Backend::Sqlite => "PRAGMA max_page_count = 1073741823;",
         Backend::Postgres => "DROP TRIGGER IF EXISTS parindex_test_disk_full ON leaf_entries;",
     };
-    sqlx::raw_sql(sql).execute(store.pool()).await.unwrap();
+    sqlx::raw_sql(sql)
+        .execute(store.raw_pool_for_tests())
+        .await
+        .unwrap();
 }
 
 // Point 15. One pooled connection, so that the connection that failed is the one used next:
@@ -167,7 +173,10 @@ web_test!(
         // discarded, not pooled again: the next write begins and commits.
         let mut tx = store.begin_write(AuditActor::system("test")).await.unwrap();
         tx.audit("test.probe", "test", 1, None, None).await.unwrap();
-        sqlx::raw_sql("ROLLBACK").execute(tx.conn()).await.unwrap();
+        sqlx::raw_sql("ROLLBACK")
+            .execute(tx.raw_conn_for_tests())
+            .await
+            .unwrap();
         let committed = tx.commit().await;
         if store.backend() == Backend::Sqlite {
             assert!(
@@ -186,7 +195,7 @@ web_test!(
             store.audit_verify().await.unwrap(),
             parindex_store::ChainReport::Intact { .. }
         ));
-        store.pool().close().await;
+        store.raw_pool_for_tests().close().await;
         app
     }
 );
@@ -280,7 +289,7 @@ web_test!(
         match &proxy {
             Some((task, _, _)) => task.abort(),
             None => {
-                let mut conn = app.db.store.pool().acquire().await.unwrap();
+                let mut conn = app.db.store.raw_pool_for_tests().acquire().await.unwrap();
                 sqlx::raw_sql("BEGIN IMMEDIATE")
                     .execute(&mut *conn)
                     .await
@@ -361,7 +370,7 @@ web_test!(
                 .unwrap()
                 .is_some()
         );
-        store.pool().close().await;
+        store.raw_pool_for_tests().close().await;
         if let Some(task) = restarted {
             task.abort();
         }

@@ -102,7 +102,8 @@ async fn set_stage(app: &TestApp, period: i64, from: (&str, i64), to: (&str, i64
 
 async fn stage(app: &TestApp, period: i64) -> (String, i64) {
     let p = app.store().get_period(period).await.unwrap();
-    (p.stage, p.stage_round)
+    let (code, round) = p.stage.stored();
+    (code.to_owned(), round)
 }
 
 async fn audit_of(app: &TestApp, action: &str) -> Vec<parindex_store::AuditEntry> {

@@ -75,7 +75,7 @@ web_test!(
             (
                 newest.action.as_str(),
                 newest.actor_username.as_str(),
-                newest.actor_role.as_str()
+                newest.actor_role.code()
             ),
             ("unit.update", "thuky", "secretariat")
         );

@@ -32,7 +32,8 @@ fn self_leaves() -> Vec<String> {
 
 async fn stage(app: &TestApp, period: i64) -> (String, i64) {
     let p = app.store().get_period(period).await.unwrap();
-    (p.stage, p.stage_round)
+    let (code, round) = p.stage.stored();
+    (code.to_owned(), round)
 }
 
 async fn submit(app: &TestApp, period: i64, unit: i64) {

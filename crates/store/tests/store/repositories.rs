@@ -13,7 +13,7 @@ fn actor() -> AuditActor {
     AuditActor {
         user_id: None,
         username: "tester".into(),
-        role: "secretariat".into(),
+        role: Role::Secretariat.into(),
     }
 }
 
@@ -174,7 +174,7 @@ both_backends!(
         assert_eq!(newest.action, "unit.create");
         assert_eq!(newest.object_id, unit.id.to_string());
         assert_eq!(newest.actor_username, "tester");
-        assert_eq!(newest.actor_role, "secretariat");
+        assert_eq!(newest.actor_role, Role::Secretariat.into());
         assert!(newest.before_json.is_none());
         assert!(
             newest
@@ -214,7 +214,7 @@ both_backends!(tampering_is_detected, |store: Store| async move {
     // The application cannot rewrite history: the triggers refuse.
     assert!(
         sqlx::query("UPDATE audit_log SET actor_username = 'x' WHERE seq = 2")
-            .execute(store.pool())
+            .execute(store.raw_pool_for_tests())
             .await
             .is_err()
     );
@@ -223,9 +223,12 @@ both_backends!(tampering_is_detected, |store: Store| async move {
         Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
         Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
     };
-    sqlx::query(drop_guard).execute(store.pool()).await.unwrap();
+    sqlx::query(drop_guard)
+        .execute(store.raw_pool_for_tests())
+        .await
+        .unwrap();
     sqlx::query("UPDATE audit_log SET actor_username = 'ke-gian' WHERE seq = 3")
-        .execute(store.pool())
+        .execute(store.raw_pool_for_tests())
         .await
         .unwrap();
     match store.audit_verify().await.unwrap() {
@@ -243,9 +246,12 @@ both_backends!(deleting_a_record_is_detected, |store: Store| async move {
         Backend::Sqlite => "DROP TRIGGER audit_log_no_delete",
         Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log",
     };
-    sqlx::query(drop_guard).execute(store.pool()).await.unwrap();
+    sqlx::query(drop_guard)
+        .execute(store.raw_pool_for_tests())
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = 2")
-        .execute(store.pool())
+        .execute(store.raw_pool_for_tests())
         .await
         .unwrap();
     assert!(matches!(
@@ -577,7 +583,7 @@ both_backends!(
         sqlx::query("UPDATE periods SET self_close_at = $1 WHERE id = $2")
             .bind(now - 1000)
             .bind(period)
-            .execute(store.pool())
+            .execute(store.raw_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -589,7 +595,7 @@ both_backends!(
         sqlx::query("UPDATE period_units SET extension_until = $1 WHERE period_id = $2")
             .bind(now + 60_000)
             .bind(period)
-            .execute(store.pool())
+            .execute(store.raw_pool_for_tests())
             .await
             .unwrap();
         assert_eq!(claim(store.clone()).await.unwrap(), Ok(()));
@@ -597,7 +603,7 @@ both_backends!(
         // Once the appraisal started, the self-assessment is closed whatever the window says.
         sqlx::query("UPDATE periods SET stage = 'round', stage_round = 1 WHERE id = $1")
             .bind(period)
-            .execute(store.pool())
+            .execute(store.raw_pool_for_tests())
             .await
             .unwrap();
         assert!(matches!(
@@ -615,7 +621,7 @@ both_backends!(durability_is_one_promise, |store: Store| async move {
     // Hold several connections at once, so that each is a different pooled connection.
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(store.pool().acquire().await.unwrap());
+        held.push(store.raw_pool_for_tests().acquire().await.unwrap());
     }
     for conn in &mut held {
         match store.backend() {
@@ -652,6 +658,6 @@ both_backends!(durability_is_one_promise, |store: Store| async move {
         .await
         .unwrap();
         assert_eq!(normal.sqlite_pragma("synchronous").await.unwrap(), "1");
-        normal.pool().close().await;
+        normal.raw_pool_for_tests().close().await;
     }
 });

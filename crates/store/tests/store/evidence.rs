@@ -3,8 +3,8 @@
 //! missing). Where `moto_server` is not on the PATH the S3 half is reported ignored (the
 //! `parindex_s3` cfg of `build.rs`); under `CI=true` it runs, and fails without a server.
 //!
-//! A separate test binary from `store.rs`: these tests need no database, and they stream
-//! hundreds of megabytes, so they are kept apart and serialised where memory is measured.
+//! These tests need no database. They stream hundreds of megabytes, so the heavy ones take
+//! turns where memory is measured.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
