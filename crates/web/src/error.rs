@@ -224,3 +224,43 @@ impl From<WebError> for ErrorMessage {
         ErrorMessage(std::sync::Arc::new(e))
     }
 }
+
+// ----- the error page -----
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    p: crate::page::Page,
+    message: String,
+}
+
+/// Renders an error as a page in the user's language, keeping its status.
+pub fn render_error(
+    state: &crate::AppState,
+    ctx: &crate::auth::RequestCtx,
+    err: &WebError,
+) -> Response {
+    use askama::Template;
+    use axum::response::Html;
+    let title_key = match err {
+        WebError::NotFound => "error.not_found_title",
+        WebError::Forbidden | WebError::ForbiddenBecause(_) => "error.forbidden_title",
+        WebError::Csrf => "error.csrf_title",
+        WebError::Conflict(_) => "error.conflict_title",
+        WebError::TooManyRequests(_) => "error.too_many_title",
+        WebError::Internal(_) => "error.internal_title",
+        WebError::Unavailable(_) => "error.unavailable_title",
+        WebError::StorageFull(_) => "error.storage_full_title",
+        _ => "error.bad_request_title",
+    };
+    let page = ErrorPage {
+        p: crate::page::Page::anonymous(state, ctx, title_key),
+        message: err.message(ctx.lang),
+    };
+    let mut response = match page.render() {
+        Ok(html) => (err.status(), Html(html)).into_response(),
+        Err(_) => (err.status(), err.message(ctx.lang)).into_response(),
+    };
+    err.add_headers(response.headers_mut());
+    response
+}

@@ -12,10 +12,12 @@ pub mod extract;
 pub mod guard;
 pub mod i18n;
 pub mod json_refusals;
+pub mod middleware;
 pub mod page;
 pub mod routes;
 pub mod security;
 pub mod server;
+pub mod views;
 
 use std::sync::Arc;
 

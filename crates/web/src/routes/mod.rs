@@ -34,9 +34,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::auth::RequestCtx;
 use crate::error::WebError;
-use crate::page::Page;
 use table::Routes;
 
 /// Every route of every area, with its list (see [`table::Routes`]).
@@ -74,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::middleware::session_layer,
+            crate::middleware::session::session_layer,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
@@ -85,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     let uploads = uploads
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::middleware::session_layer,
+            crate::middleware::session::session_layer,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             usize::try_from(state.config.max_upload_bytes)
@@ -119,37 +117,7 @@ async fn not_found() -> WebError {
     WebError::NotFound
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    p: Page,
-    message: String,
-}
-
-/// Renders an error as a page in the user's language, keeping its status.
-pub fn render_error(state: &AppState, ctx: &RequestCtx, err: &WebError) -> Response {
-    let title_key = match err {
-        WebError::NotFound => "error.not_found_title",
-        WebError::Forbidden | WebError::ForbiddenBecause(_) => "error.forbidden_title",
-        WebError::Csrf => "error.csrf_title",
-        WebError::Conflict(_) => "error.conflict_title",
-        WebError::TooManyRequests(_) => "error.too_many_title",
-        WebError::Internal(_) => "error.internal_title",
-        WebError::Unavailable(_) => "error.unavailable_title",
-        WebError::StorageFull(_) => "error.storage_full_title",
-        _ => "error.bad_request_title",
-    };
-    let page = ErrorPage {
-        p: Page::anonymous(state, ctx, title_key),
-        message: err.message(ctx.lang),
-    };
-    let mut response = match page.render() {
-        Ok(html) => (err.status(), Html(html)).into_response(),
-        Err(_) => (err.status(), err.message(ctx.lang)).into_response(),
-    };
-    err.add_headers(response.headers_mut());
-    response
-}
+pub use crate::error::render_error;
 
 /// Renders a template into a 200 page, or an internal error.
 pub fn render<T: Template>(template: &T) -> Result<Response, WebError> {
