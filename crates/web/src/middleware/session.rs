@@ -44,7 +44,7 @@ fn allowed_before_password_change(path: &str) -> bool {
 
 pub async fn session_layer(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let headers = request.headers().clone();
@@ -66,62 +66,24 @@ pub async fn session_layer(
         set_cookies.push(cookies::clear(cookies::SESSION, secure));
     }
 
-    let csrf = match &session {
-        Some(s) => s.record.csrf_token.clone(),
-        None => match cookies::get(&headers, cookies::PRE_SESSION_CSRF).filter(|t| t.len() == 64) {
-            Some(token) => token,
-            None => {
-                let token = crate::auth::random_token();
-                set_cookies.push(cookies::set(
-                    cookies::PRE_SESSION_CSRF,
-                    &token,
-                    secure,
-                    None,
-                ));
-                token
-            }
-        },
-    };
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+    let csrf = csrf_token(session.as_deref(), &headers, secure, &mut set_cookies);
     let path = request.uri().path().to_owned();
-
     let ctx = RequestCtx {
         lang,
         csrf: csrf.clone(),
         session: session.clone(),
         session_expired,
-        path_and_query,
+        path_and_query: (request.uri().path_and_query())
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| "/".into()),
     };
 
-    let mut response = 'handled: {
-        if let Some(s) = &session
-            && s.user.must_change_password
-            && !allowed_before_password_change(&path)
-        {
-            break 'handled WebError::PasswordChangeRequired.into_response();
+    let mut response = match pass_guards(&state, session.as_deref(), request, &csrf, &path).await {
+        Ok(mut request) => {
+            request.extensions_mut().insert(ctx.clone());
+            next.run(request).await
         }
-        if !matches!(
-            *request.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS
-        ) {
-            request = match check_csrf(request, &csrf, state.config.max_body_bytes).await {
-                Ok(checked) => checked,
-                Err(refused) => break 'handled refused.into_response(),
-            };
-            // Authorization before the form is read: a role that may never do what the route
-            // does is refused here, whatever its body holds (see crate::guard).
-            if let Some(s) = &session
-                && let Err(refused) = crate::guard::check(request.method(), &path, s)
-            {
-                break 'handled refused.into_response();
-            }
-        }
-        request.extensions_mut().insert(ctx.clone());
-        next.run(request).await
+        Err(refused) => refused.into_response(),
     };
 
     if let Some(ErrorMessage(err)) = response.extensions().get::<ErrorMessage>().cloned() {
@@ -131,6 +93,10 @@ pub async fn session_layer(
             crate::error::render_error(&state, &ctx, &err)
         };
     }
+    add_cookies(response, set_cookies)
+}
+
+fn add_cookies(mut response: Response, set_cookies: Vec<String>) -> Response {
     let response_headers = response.headers_mut();
     for cookie in set_cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -138,6 +104,62 @@ pub async fn session_layer(
         }
     }
     response
+}
+
+/// The CSRF token forms of this page must carry: the session's, or before login one kept in
+/// a cookie of its own (set here the first time).
+fn csrf_token(
+    session: Option<&SessionInfo>,
+    headers: &axum::http::HeaderMap,
+    secure: bool,
+    set_cookies: &mut Vec<String>,
+) -> String {
+    if let Some(s) = session {
+        return s.record.csrf_token.clone();
+    }
+    match cookies::get(headers, cookies::PRE_SESSION_CSRF).filter(|t| t.len() == 64) {
+        Some(token) => token,
+        None => {
+            let token = crate::auth::random_token();
+            set_cookies.push(cookies::set(
+                cookies::PRE_SESSION_CSRF,
+                &token,
+                secure,
+                None,
+            ));
+            token
+        }
+    }
+}
+
+/// What a request must pass before its handler: a forced password change, and for a
+/// state-changing request the CSRF check and the route guard.
+async fn pass_guards(
+    state: &AppState,
+    session: Option<&SessionInfo>,
+    request: Request,
+    csrf: &str,
+    path: &str,
+) -> Result<Request, WebError> {
+    if let Some(s) = session
+        && s.user.must_change_password
+        && !allowed_before_password_change(path)
+    {
+        return Err(WebError::PasswordChangeRequired);
+    }
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return Ok(request);
+    }
+    let request = check_csrf(request, csrf, state.config.max_body_bytes).await?;
+    // Authorization before the form is read: a role that may never do what the route does
+    // is refused here, whatever its body holds (see crate::guard).
+    if let Some(s) = session {
+        crate::guard::check(request.method(), path, s)?;
+    }
+    Ok(request)
 }
 
 /// Loads the session named by the cookie; (None, true) when it existed but expired.

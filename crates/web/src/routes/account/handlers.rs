@@ -37,6 +37,12 @@ fn throttled(response: Result<Response, WebError>, seconds: u64) -> Result<Respo
     Ok(response)
 }
 
+/// The browser's description of itself, for the account page's session list.
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let agent = headers.get(header::USER_AGENT)?;
+    agent.to_str().ok().map(str::to_owned)
+}
+
 /// A redirect that also sets (or clears) a cookie.
 fn redirect_with_cookie(to: &str, cookie: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
@@ -75,14 +81,12 @@ pub async fn login(
 ) -> Result<Response, WebError> {
     let cfg = &state.config;
     let next = safe_next(form.next.as_deref());
+    let client = crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies);
     let request = LoginRequest {
         username: form.username.clone(),
         password: form.password,
-        client: crate::client_ip::client_ip(addr, &headers, &cfg.trusted_proxies),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        client,
+        user_agent: user_agent(&headers),
         locale: ctx.lang.code().into(),
     };
     let page = |error: String| LoginPage {

@@ -56,23 +56,19 @@ pub async fn import_upload(
         Ok(report) => report,
         Err(err) => return refuse(Refusal::of_invalid(err, lang)?.message),
     };
-    let status = if report.problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+    let status = match report.problems.is_empty() {
+        true => StatusCode::OK,
+        false => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    let encoding = (report.encoding).unwrap_or_else(|| lang.t("import.excel_encoding").into());
-    render_status(
-        status,
-        &ReportPage {
-            p: Page::for_user(&state, &user, "import.report_title"),
-            file_name,
-            encoding,
-            rows: report.rows,
-            problems: report.problems,
-            stash_id: report.stash_id,
-        },
-    )
+    let page = ReportPage {
+        p: Page::for_user(&state, &user, "import.report_title"),
+        file_name,
+        encoding: (report.encoding).unwrap_or_else(|| lang.t("import.excel_encoding").into()),
+        rows: report.rows,
+        problems: report.problems,
+        stash_id: report.stash_id,
+    };
+    render_status(status, &page)
 }
 
 /// Saves a checked import: every row in one transaction, or nothing.
