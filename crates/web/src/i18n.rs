@@ -122,9 +122,16 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/src/error.rs").to_string(),
             concat!(env!("CARGO_MANIFEST_DIR"), "/src/page.rs").to_string(),
         ];
-        for dir in dirs {
+        // Areas are folders (routes/<area>/, templates/<area>/): walk them.
+        let mut pending: Vec<std::path::PathBuf> = dirs.iter().map(Into::into).collect();
+        while let Some(dir) = pending.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
-                files.push(entry.unwrap().path().display().to_string());
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    files.push(path.display().to_string());
+                }
             }
         }
         let mut missing = Vec::new();
