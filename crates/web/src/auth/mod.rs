@@ -2,10 +2,9 @@
 //! check on every state-changing request, and the extractors handlers use.
 
 pub mod cookies;
-pub mod middleware;
 pub mod user;
 
-pub use middleware::{RequestCtx, SessionInfo};
+pub use crate::middleware::session::{RequestCtx, SessionInfo};
 pub use user::CurrentUser;
 
 /// 32 random bytes, hex-encoded: session tokens, CSRF tokens.

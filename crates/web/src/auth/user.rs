@@ -22,22 +22,12 @@ impl CurrentUser {
     /// The actor for the policy: the user with the role in use. An account with no role
     /// can do nothing but manage its own password and sessions.
     pub fn actor(&self) -> Result<Actor, WebError> {
-        let grant = self.session.active.as_ref().ok_or(WebError::Forbidden)?;
-        Ok(Actor {
-            user_id: self.session.user.id,
-            grant: grant.grant(),
-            own_units: self.session.own_units(),
-        })
+        Ok(self.session.actor()?)
     }
 
     /// Asks the policy; a refusal becomes 403, or 404 for an object outside the user's scope.
     pub fn require(&self, action: Action) -> Result<Actor, WebError> {
-        let actor = self.actor()?;
-        match actor.may(action) {
-            Access::Allowed => Ok(actor),
-            Access::Forbidden => Err(WebError::Forbidden),
-            Access::NotFound => Err(WebError::NotFound),
-        }
+        Ok(self.session.require(action)?)
     }
 
     /// Whether the policy allows `action` (for showing or hiding links and buttons).
@@ -47,11 +37,7 @@ impl CurrentUser {
 
     /// Who to write in the audit log.
     pub fn audit_actor(&self) -> AuditActor {
-        AuditActor {
-            user_id: Some(self.session.user.id),
-            username: self.session.user.username.clone(),
-            role: self.session.active.as_ref().map(|g| g.role).into(),
-        }
+        self.session.audit_actor()
     }
 
     pub fn user_id(&self) -> i64 {

@@ -72,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::middleware::session_layer,
+            crate::middleware::session::session_layer,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_body_bytes,
@@ -83,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     let uploads = uploads
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::middleware::session_layer,
+            crate::middleware::session::session_layer,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(
             usize::try_from(state.config.max_upload_bytes)
@@ -122,8 +122,6 @@ async fn not_found() -> WebError {
     WebError::NotFound
 }
 
-/// Kept here for the callers that still reach it through the router module (the session
-/// middleware); it lives in [`crate::error`].
 pub use crate::error::render_error;
 
 /// Renders a template into a 200 page, or an internal error.

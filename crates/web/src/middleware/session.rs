@@ -1,6 +1,7 @@
 //! The session middleware: turns the cookie into a session (checking its idle and absolute
 //! timeouts), loads the user and the role in use, checks the CSRF token of every
-//! state-changing request, and renders error pages in the user's language.
+//! state-changing request, and renders error pages in the user's language. The session itself
+//! is loaded by the application (`parindex_app::sessions`); this layer only speaks HTTP.
 
 use std::sync::Arc;
 
@@ -9,33 +10,14 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use parindex_store::sessions::SessionRecord;
-use parindex_store::users::{StoredGrant, User};
+use parindex_app::sessions::{SessionLookup, SessionTimeouts};
 
-use super::cookies;
 use crate::AppState;
+use crate::auth::cookies;
 use crate::error::{ErrorMessage, WebError};
 use crate::i18n::Lang;
 
-/// A logged-in user's session, as loaded for this request.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    pub token_hash: String,
-    pub record: SessionRecord,
-    pub user: User,
-    pub grants: Vec<StoredGrant>,
-    /// The grant the user acts with now; None for an account with no role at all.
-    pub active: Option<StoredGrant>,
-    /// Unread notifications, for the header (one COUNT per request).
-    pub unread_notifications: i64,
-}
-
-impl SessionInfo {
-    /// Every unit any of the person's grants is bound to, whatever the role in use.
-    pub fn own_units(&self) -> Vec<i64> {
-        self.grants.iter().filter_map(|g| g.unit_id).collect()
-    }
-}
+pub use parindex_app::sessions::SessionInfo;
 
 /// Per-request context every handler and template can use.
 #[derive(Debug, Clone)]
@@ -62,7 +44,7 @@ fn allowed_before_password_change(path: &str) -> bool {
 
 pub async fn session_layer(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let headers = request.headers().clone();
@@ -84,71 +66,37 @@ pub async fn session_layer(
         set_cookies.push(cookies::clear(cookies::SESSION, secure));
     }
 
-    let csrf = match &session {
-        Some(s) => s.record.csrf_token.clone(),
-        None => match cookies::get(&headers, cookies::PRE_SESSION_CSRF).filter(|t| t.len() == 64) {
-            Some(token) => token,
-            None => {
-                let token = super::random_token();
-                set_cookies.push(cookies::set(
-                    cookies::PRE_SESSION_CSRF,
-                    &token,
-                    secure,
-                    None,
-                ));
-                token
-            }
-        },
-    };
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+    let csrf = csrf_token(session.as_deref(), &headers, secure, &mut set_cookies);
     let path = request.uri().path().to_owned();
-
     let ctx = RequestCtx {
         lang,
         csrf: csrf.clone(),
         session: session.clone(),
         session_expired,
-        path_and_query,
+        path_and_query: (request.uri().path_and_query())
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| "/".into()),
     };
 
-    let mut response = 'handled: {
-        if let Some(s) = &session
-            && s.user.must_change_password
-            && !allowed_before_password_change(&path)
-        {
-            break 'handled WebError::PasswordChangeRequired.into_response();
+    let mut response = match pass_guards(&state, session.as_deref(), request, &csrf, &path).await {
+        Ok(mut request) => {
+            request.extensions_mut().insert(ctx.clone());
+            next.run(request).await
         }
-        if !matches!(
-            *request.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS
-        ) {
-            request = match check_csrf(request, &csrf, state.config.max_body_bytes).await {
-                Ok(checked) => checked,
-                Err(refused) => break 'handled refused.into_response(),
-            };
-            // Authorization before the form is read: a role that may never do what the route
-            // does is refused here, whatever its body holds (see crate::guard).
-            if let Some(s) = &session
-                && let Err(refused) = crate::guard::check(request.method(), &path, s)
-            {
-                break 'handled refused.into_response();
-            }
-        }
-        request.extensions_mut().insert(ctx.clone());
-        next.run(request).await
+        Err(refused) => refused.into_response(),
     };
 
     if let Some(ErrorMessage(err)) = response.extensions().get::<ErrorMessage>().cloned() {
         response = if crate::extract::wants_json(&headers, &path) {
             crate::extract::json_error(&err, ctx.lang)
         } else {
-            crate::routes::render_error(&state, &ctx, &err)
+            crate::error::render_error(&state, &ctx, &err)
         };
     }
+    add_cookies(response, set_cookies)
+}
+
+fn add_cookies(mut response: Response, set_cookies: Vec<String>) -> Response {
     let response_headers = response.headers_mut();
     for cookie in set_cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -156,6 +104,62 @@ pub async fn session_layer(
         }
     }
     response
+}
+
+/// The CSRF token forms of this page must carry: the session's, or before login one kept in
+/// a cookie of its own (set here the first time).
+fn csrf_token(
+    session: Option<&SessionInfo>,
+    headers: &axum::http::HeaderMap,
+    secure: bool,
+    set_cookies: &mut Vec<String>,
+) -> String {
+    if let Some(s) = session {
+        return s.record.csrf_token.clone();
+    }
+    match cookies::get(headers, cookies::PRE_SESSION_CSRF).filter(|t| t.len() == 64) {
+        Some(token) => token,
+        None => {
+            let token = crate::auth::random_token();
+            set_cookies.push(cookies::set(
+                cookies::PRE_SESSION_CSRF,
+                &token,
+                secure,
+                None,
+            ));
+            token
+        }
+    }
+}
+
+/// What a request must pass before its handler: a forced password change, and for a
+/// state-changing request the CSRF check and the route guard.
+async fn pass_guards(
+    state: &AppState,
+    session: Option<&SessionInfo>,
+    request: Request,
+    csrf: &str,
+    path: &str,
+) -> Result<Request, WebError> {
+    if let Some(s) = session
+        && s.user.must_change_password
+        && !allowed_before_password_change(path)
+    {
+        return Err(WebError::PasswordChangeRequired);
+    }
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return Ok(request);
+    }
+    let request = check_csrf(request, csrf, state.config.max_body_bytes).await?;
+    // Authorization before the form is read: a role that may never do what the route does
+    // is refused here, whatever its body holds (see crate::guard).
+    if let Some(s) = session {
+        crate::guard::check(request.method(), path, s)?;
+    }
+    Ok(request)
 }
 
 /// Loads the session named by the cookie; (None, true) when it existed but expired.
@@ -166,43 +170,18 @@ async fn load_session(
     let Some(token) = cookies::get(headers, cookies::SESSION).filter(|t| !t.is_empty()) else {
         return Ok((None, false));
     };
-    let hash = super::token_hash(&token);
-    let Some(record) = state.store.get_session(&hash).await? else {
-        return Ok((None, true));
+    let timeouts = SessionTimeouts {
+        idle_ms: state.config.session_idle_timeout.as_millis() as i64,
+        absolute_ms: state.config.session_absolute_timeout.as_millis() as i64,
     };
-    let now = parindex_store::now_ms();
-    let idle = state.config.session_idle_timeout.as_millis() as i64;
-    let absolute = state.config.session_absolute_timeout.as_millis() as i64;
-    if now - record.last_seen_at > idle || now - record.created_at > absolute {
-        state.store.expire_session(&hash).await?;
-        return Ok((None, true));
+    match state
+        .app
+        .load_session(&crate::auth::token_hash(&token), timeouts)
+        .await?
+    {
+        SessionLookup::Active(session) => Ok((Some(Arc::from(session)), false)),
+        SessionLookup::Expired => Ok((None, true)),
     }
-    let user = state.store.get_user(record.user_id).await?;
-    if user.disabled {
-        state.store.expire_session(&hash).await?;
-        return Ok((None, true));
-    }
-    let grants = state.store.user_grants(user.id).await?;
-    let active = record
-        .active_role_id
-        .and_then(|id| grants.iter().find(|g| g.id == id))
-        .or_else(|| grants.first())
-        .cloned();
-    // Writing last_seen on every request would make every read a write; once a minute is
-    // precise enough for a 30-minute idle timeout.
-    state.store.touch_session(&hash, now, 60_000).await?;
-    let unread_notifications = state.store.unread_notification_count(user.id).await?;
-    Ok((
-        Some(Arc::new(SessionInfo {
-            token_hash: hash,
-            record,
-            user,
-            grants,
-            active,
-            unread_notifications,
-        })),
-        false,
-    ))
 }
 
 /// Checks the CSRF token of a state-changing request. The token may come in the
@@ -219,7 +198,7 @@ async fn check_csrf(request: Request, expected: &str, limit: usize) -> Result<Re
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
     {
-        return if super::same_secret(token, expected) {
+        return if crate::auth::same_secret(token, expected) {
             Ok(request)
         } else {
             refused()
@@ -237,7 +216,7 @@ async fn check_csrf(request: Request, expected: &str, limit: usize) -> Result<Re
         let ok = pairs
             .iter()
             .find(|(k, _)| k == "csrf")
-            .is_some_and(|(_, token)| super::same_secret(token, expected));
+            .is_some_and(|(_, token)| crate::auth::same_secret(token, expected));
         return if ok { Ok(request) } else { refused() };
     }
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -259,7 +238,7 @@ async fn check_csrf(request: Request, expected: &str, limit: usize) -> Result<Re
     let ok = pairs
         .iter()
         .find(|(k, _)| k == "csrf")
-        .is_some_and(|(_, token)| super::same_secret(token, expected));
+        .is_some_and(|(_, token)| crate::auth::same_secret(token, expected));
     if ok {
         Ok(Request::from_parts(parts, Body::from(bytes)))
     } else {
