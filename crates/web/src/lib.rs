@@ -12,6 +12,7 @@ pub mod extract;
 pub mod guard;
 pub mod i18n;
 pub mod json_refusals;
+pub mod middleware;
 pub mod page;
 pub mod routes;
 pub mod security;

@@ -66,8 +66,8 @@ pub fn all() -> Routes {
         .merge(api::router())
 }
 
-/// All routes with their middleware. Layers run outside-in: request id, trace, timeout,
-/// security headers, body limit, then the session layer (which also checks CSRF).
+/// All routes with their middleware. Layers run outside-in: request id, trace, gzip, security
+/// headers, catch-panic, timeout, body limit, then the session layer (which also checks CSRF).
 pub fn router(state: AppState) -> Router {
     let (pages, uploads, open) = all().into_routers();
     let pages = pages
@@ -103,12 +103,14 @@ pub fn router(state: AppState) -> Router {
 
     open.merge(uploads)
         .merge(pages)
+        .layer(crate::middleware::layers::catch_panic())
         .layer(axum::middleware::from_fn(crate::json_refusals::layer))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::headers_layer,
         ))
         .layer(axum::middleware::from_fn(survey_collect::public_headers))
+        .layer(crate::middleware::layers::compression())
         .layer(TraceLayer::new_for_http().make_span_with(survey_collect::RedactedSpan))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

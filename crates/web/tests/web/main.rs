@@ -5,10 +5,12 @@ mod support;
 
 mod browser;
 mod http_access;
+mod http_api_contract;
 mod http_appraisal;
 mod http_auth;
 mod http_external;
 mod http_index_sets;
+mod http_layers;
 mod http_notifications;
 mod http_results;
 mod http_self_assessment;

@@ -1,0 +1,3 @@
+//! Middleware of the whole router.
+
+pub mod layers;
