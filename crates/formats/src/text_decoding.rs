@@ -6,6 +6,8 @@
 //! decomposed text too. Comparing "Sở" with a decomposed "Sở" fails, so everything decoded here is
 //! recomposed into the precomposed Vietnamese letters the rest of the application expects.
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::FormatError;
 
 /// The text encoding a file turned out to be in.
@@ -103,115 +105,11 @@ fn looks_like_bomless_utf16_le(bytes: &[u8]) -> bool {
     odd_nuls * 4 >= pairs && even_nuls * 20 <= pairs
 }
 
-/// Vietnamese vowels without a tone and their five toned forms, in the order of `TONE_MARKS`.
-const TONED_VOWELS: &[(char, [char; 5])] = &[
-    ('a', ['à', 'á', 'ã', 'ả', 'ạ']),
-    ('ă', ['ằ', 'ắ', 'ẵ', 'ẳ', 'ặ']),
-    ('â', ['ầ', 'ấ', 'ẫ', 'ẩ', 'ậ']),
-    ('e', ['è', 'é', 'ẽ', 'ẻ', 'ẹ']),
-    ('ê', ['ề', 'ế', 'ễ', 'ể', 'ệ']),
-    ('i', ['ì', 'í', 'ĩ', 'ỉ', 'ị']),
-    ('o', ['ò', 'ó', 'õ', 'ỏ', 'ọ']),
-    ('ô', ['ồ', 'ố', 'ỗ', 'ổ', 'ộ']),
-    ('ơ', ['ờ', 'ớ', 'ỡ', 'ở', 'ợ']),
-    ('u', ['ù', 'ú', 'ũ', 'ủ', 'ụ']),
-    ('ư', ['ừ', 'ứ', 'ữ', 'ử', 'ự']),
-    ('y', ['ỳ', 'ý', 'ỹ', 'ỷ', 'ỵ']),
-    ('A', ['À', 'Á', 'Ã', 'Ả', 'Ạ']),
-    ('Ă', ['Ằ', 'Ắ', 'Ẵ', 'Ẳ', 'Ặ']),
-    ('Â', ['Ầ', 'Ấ', 'Ẫ', 'Ẩ', 'Ậ']),
-    ('E', ['È', 'É', 'Ẽ', 'Ẻ', 'Ẹ']),
-    ('Ê', ['Ề', 'Ế', 'Ễ', 'Ể', 'Ệ']),
-    ('I', ['Ì', 'Í', 'Ĩ', 'Ỉ', 'Ị']),
-    ('O', ['Ò', 'Ó', 'Õ', 'Ỏ', 'Ọ']),
-    ('Ô', ['Ồ', 'Ố', 'Ỗ', 'Ổ', 'Ộ']),
-    ('Ơ', ['Ờ', 'Ớ', 'Ỡ', 'Ở', 'Ợ']),
-    ('U', ['Ù', 'Ú', 'Ũ', 'Ủ', 'Ụ']),
-    ('Ư', ['Ừ', 'Ứ', 'Ữ', 'Ử', 'Ự']),
-    ('Y', ['Ỳ', 'Ý', 'Ỹ', 'Ỷ', 'Ỵ']),
-];
-
-/// Combining grave, acute, tilde, hook above and dot below: the five Vietnamese tones.
-const TONE_MARKS: [char; 5] = ['\u{0300}', '\u{0301}', '\u{0303}', '\u{0309}', '\u{0323}'];
-
-/// Letter + combining breve, circumflex or horn → the Vietnamese vowel letter. Windows-1258
-/// has these letters precomposed; fully decomposed (NFD) text from macOS does not.
-const SHAPED_VOWELS: &[(char, char, char)] = &[
-    ('a', '\u{0306}', 'ă'),
-    ('A', '\u{0306}', 'Ă'),
-    ('a', '\u{0302}', 'â'),
-    ('A', '\u{0302}', 'Â'),
-    ('e', '\u{0302}', 'ê'),
-    ('E', '\u{0302}', 'Ê'),
-    ('o', '\u{0302}', 'ô'),
-    ('O', '\u{0302}', 'Ô'),
-    ('o', '\u{031B}', 'ơ'),
-    ('O', '\u{031B}', 'Ơ'),
-    ('u', '\u{031B}', 'ư'),
-    ('U', '\u{031B}', 'Ư'),
-];
-
-fn is_vietnamese_combining_mark(ch: char) -> bool {
-    TONE_MARKS.contains(&ch) || matches!(ch, '\u{0302}' | '\u{0306}' | '\u{031B}')
-}
-
-/// Composes a base letter and the combining marks that follow it into one precomposed
-/// Vietnamese letter, or `None` when the combination is not a Vietnamese letter.
-fn compose_letter(base: char, marks: &[char]) -> Option<char> {
-    let mut shape = None;
-    let mut tone = None;
-    for &mark in marks {
-        let already_set = if let Some(index) = TONE_MARKS.iter().position(|&t| t == mark) {
-            tone.replace(index).is_some()
-        } else {
-            shape.replace(mark).is_some()
-        };
-        if already_set {
-            // Two tones or two shapes on one letter: not Vietnamese, leave it alone.
-            return None;
-        }
-    }
-    let shaped = match shape {
-        None => base,
-        Some(mark) => SHAPED_VOWELS
-            .iter()
-            .find(|&&(b, m, _)| b == base && m == mark)
-            .map(|&(_, _, letter)| letter)?,
-    };
-    match tone {
-        None => Some(shaped),
-        Some(index) => TONED_VOWELS
-            .iter()
-            .find(|(vowel, _)| *vowel == shaped)
-            .map(|(_, toned)| toned[index]),
-    }
-}
-
-/// Recomposes decomposed Vietnamese letters (base letter followed by combining tone, breve,
-/// circumflex or horn marks, in any order) into their precomposed forms, which is what NFC
-/// gives for Vietnamese. Combining sequences that are not Vietnamese letters are kept as is.
+/// Recomposes decomposed text into NFC, which for Vietnamese means the precomposed letters:
+/// Windows-1258's letter + separate tone and macOS's fully decomposed forms both come out as
+/// the single code points the rest of the application compares against.
 pub fn compose_vietnamese(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut marks: Vec<char> = Vec::new();
-    while let Some(base) = chars.next() {
-        marks.clear();
-        while let Some(&next) = chars.peek() {
-            if !is_vietnamese_combining_mark(next) {
-                break;
-            }
-            marks.push(next);
-            chars.next();
-        }
-        match (marks.is_empty(), compose_letter(base, &marks)) {
-            (false, Some(letter)) => out.push(letter),
-            _ => {
-                out.push(base);
-                out.extend(marks.iter());
-            }
-        }
-    }
-    out
+    text.nfc().collect()
 }
 
 #[cfg(test)]
@@ -230,11 +128,21 @@ mod tests {
     }
 
     #[test]
-    fn leaves_non_vietnamese_sequences_alone() {
-        assert_eq!(compose_vietnamese("n\u{0303}"), "n\u{0303}");
-        assert_eq!(compose_vietnamese("a\u{0301}\u{0300}"), "a\u{0301}\u{0300}");
+    fn other_sequences_follow_nfc() {
+        // Full NFC now, not only the Vietnamese letters: ñ has a precomposed form too, and a
+        // second mark of the same class stays combining after the first one composed.
+        assert_eq!(compose_vietnamese("n\u{0303}"), "ñ");
+        assert_eq!(compose_vietnamese("a\u{0301}\u{0300}"), "á\u{0300}");
         assert_eq!(compose_vietnamese("\u{0301}x"), "\u{0301}x");
         assert_eq!(compose_vietnamese("đã sẵn sàng"), "đã sẵn sàng");
+    }
+
+    #[test]
+    fn windows_1258_files_come_out_precomposed() {
+        // "Sở Tư pháp" as Windows-1258 writes it: ơ precomposed (0xD5 is ơ), the hook apart (0xD2).
+        let (text, encoding) = decode_text(b"S\xF5\xD2 T\xFD ph\xE1p").unwrap();
+        assert_eq!(encoding, DetectedEncoding::Windows1258);
+        assert_eq!(text, "Sở Tư pháp");
     }
 
     #[test]

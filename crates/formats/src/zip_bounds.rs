@@ -1,22 +1,17 @@
-//! A pre-flight check of a ZIP container (.xlsx) before any decompression, against zip bombs.
+//! A check of a ZIP container (.xlsx) against zip bombs, before calamine reads it.
 //!
-//! An .xlsx of a few hundred kilobytes can declare gigabytes of XML. calamine loads the
-//! shared-string table whole, so the declared sizes are checked first, by reading the ZIP
-//! central directory by hand: it is a small, fixed format and reading it needs no inflating.
-//! Lying about the sizes does not help an attacker: the `zip` crate under calamine stops an
-//! entry that inflates past the uncompressed size its central directory declares.
+//! An .xlsx of a few hundred kilobytes can declare gigabytes of XML, and calamine loads the
+//! shared-string table whole. The `zip` crate reads the central directory; the sizes it declares
+//! are checked first (cheap, nothing inflated). Declared sizes can lie, so every entry is then
+//! inflated once into a counter through `Read::take`, and the same limits are enforced on the
+//! bytes that really come out: at most the remaining budget plus one byte is ever inflated.
+
+use std::io::{self, Cursor, Read, Write};
+
+use zip::ZipArchive;
+use zip::result::ZipError;
 
 use crate::FormatError;
-
-const EOCD_SIGNATURE: u32 = 0x0605_4b50;
-const EOCD_LEN: usize = 22;
-const ZIP64_LOCATOR_SIGNATURE: u32 = 0x0706_4b50;
-const ZIP64_LOCATOR_LEN: usize = 20;
-const ZIP64_EOCD_SIGNATURE: u32 = 0x0606_4b50;
-const ZIP64_EOCD_LEN: usize = 56;
-const CENTRAL_HEADER_SIGNATURE: u32 = 0x0201_4b50;
-const CENTRAL_HEADER_LEN: usize = 46;
-const ZIP64_EXTRA_FIELD_ID: u16 = 0x0001;
 
 /// Real spreadsheet XML compresses 5–50:1; deflate cannot go much beyond 1032:1, so a ratio
 /// above this means a part made to be inflated, not read.
@@ -25,242 +20,170 @@ const MAX_COMPRESSION_RATIO: u64 = 1000;
 /// characters compress absurdly well), so the ratio is only checked above it.
 const RATIO_CHECK_FLOOR: u64 = 1024 * 1024;
 
-/// Checks the sizes a ZIP archive declares in its central directory: their sum must not exceed
-/// `max_uncompressed_bytes` and no large entry may be compressed more than 1000:1.
-/// A structure that cannot be read is [`FormatError::CorruptXlsx`].
+/// Checks a ZIP archive: the sum of its entries' uncompressed sizes must not exceed
+/// `max_uncompressed_bytes` and no large entry may be compressed more than 1000:1, both as
+/// declared and as really inflated. An entry that inflates to more than it declares is
+/// [`FormatError::SuspiciousCompression`]; a structure that cannot be read is
+/// [`FormatError::CorruptXlsx`].
 pub(crate) fn check_zip_bounds(
     bytes: &[u8],
     max_uncompressed_bytes: u64,
 ) -> Result<(), FormatError> {
-    let directory = find_central_directory(bytes)?;
-    let mut offset = directory.offset;
-    let mut total_uncompressed: u64 = 0;
-    for _ in 0..directory.entries {
-        let entry = read_central_entry(bytes, offset)?;
-        total_uncompressed = total_uncompressed.saturating_add(entry.uncompressed);
-        if total_uncompressed > max_uncompressed_bytes {
-            return Err(FormatError::XlsxTooLarge {
-                max_uncompressed_bytes,
-            });
+    let too_large = FormatError::XlsxTooLarge {
+        max_uncompressed_bytes,
+    };
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+
+    // What the central directory declares: refused before anything is inflated.
+    let mut declared_total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(corrupt)?;
+        declared_total = declared_total.saturating_add(entry.size());
+        if declared_total > max_uncompressed_bytes {
+            return Err(too_large);
         }
-        if entry.uncompressed > RATIO_CHECK_FLOOR
-            && entry.uncompressed / entry.compressed.max(1) > MAX_COMPRESSION_RATIO
-        {
-            return Err(FormatError::SuspiciousCompression);
+        check_ratio(entry.size(), entry.compressed_size())?;
+    }
+
+    // What really comes out.
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(corrupt)?;
+        let declared = entry.size();
+        let compressed = entry.compressed_size();
+        let budget = max_uncompressed_bytes - total;
+        let mut counter = Counter(0);
+        let copied = io::copy(&mut (&mut entry).take(budget + 1), &mut counter);
+        // The zip crate itself stops an entry one byte past its declared size with an error
+        // (whose text is the only thing that tells it from a damaged stream); the counter
+        // catches the same lie should it not.
+        match copied {
+            _ if counter.0 > declared => return Err(FormatError::SuspiciousCompression),
+            Err(error) if is_size_lie(&error) => return Err(FormatError::SuspiciousCompression),
+            Err(error) => return Err(corrupt(ZipError::Io(error))),
+            Ok(_) => {}
         }
-        offset = entry.next_offset;
+        if counter.0 > budget {
+            return Err(too_large);
+        }
+        check_ratio(counter.0, compressed)?;
+        total += counter.0;
     }
     Ok(())
 }
 
-struct CentralDirectory {
-    offset: usize,
-    entries: u64,
+/// The zip crate's refusal of an entry that inflates past the size it declares.
+fn is_size_lie(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::InvalidData
+        && error.to_string().contains("larger than its declared")
 }
 
-struct CentralEntry {
-    compressed: u64,
-    uncompressed: u64,
-    next_offset: usize,
+fn check_ratio(uncompressed: u64, compressed: u64) -> Result<(), FormatError> {
+    if uncompressed > RATIO_CHECK_FLOOR && uncompressed / compressed.max(1) > MAX_COMPRESSION_RATIO
+    {
+        return Err(FormatError::SuspiciousCompression);
+    }
+    Ok(())
 }
 
-fn corrupt(detail: &str) -> FormatError {
+fn corrupt(error: ZipError) -> FormatError {
     FormatError::CorruptXlsx {
-        detail: format!("zip: {detail}"),
+        detail: format!("zip: {error}"),
     }
 }
 
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    let slice = bytes.get(at..at.checked_add(2)?)?;
-    Some(u16::from_le_bytes([slice[0], slice[1]]))
-}
+/// A sink that only counts what is written to it.
+struct Counter(u64);
 
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    let slice = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([slice[0], slice[1], slice[2], slice[3]]))
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let slice = bytes.get(at..at.checked_add(8)?)?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(slice);
-    Some(u64::from_le_bytes(word))
-}
-
-/// Finds the End Of Central Directory record (searching back over the at most 64 KiB comment)
-/// and, for ZIP64 archives, follows it to the ZIP64 record.
-fn find_central_directory(bytes: &[u8]) -> Result<CentralDirectory, FormatError> {
-    let last_start = bytes
-        .len()
-        .checked_sub(EOCD_LEN)
-        .ok_or_else(|| corrupt("too short for an end of central directory"))?;
-    let first_start = last_start.saturating_sub(usize::from(u16::MAX));
-    let eocd = (first_start..=last_start)
-        .rev()
-        .find(|&at| u32_at(bytes, at) == Some(EOCD_SIGNATURE))
-        .ok_or_else(|| corrupt("no end of central directory"))?;
-
-    let field = |at: usize| u16_at(bytes, eocd + at).ok_or_else(|| corrupt("truncated eocd"));
-    let entries = field(10)?;
-    let size = u32_at(bytes, eocd + 12).ok_or_else(|| corrupt("truncated eocd"))?;
-    let offset = u32_at(bytes, eocd + 16).ok_or_else(|| corrupt("truncated eocd"))?;
-
-    let (entries, size, offset) = if entries == u16::MAX || size == u32::MAX || offset == u32::MAX {
-        read_zip64_directory(bytes, eocd)?
-    } else {
-        (u64::from(entries), u64::from(size), u64::from(offset))
-    };
-
-    let offset = usize::try_from(offset).map_err(|_| corrupt("directory offset"))?;
-    let size = usize::try_from(size).map_err(|_| corrupt("directory size"))?;
-    let end = offset
-        .checked_add(size)
-        .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| corrupt("central directory outside the file"))?;
-    // Each entry takes at least 46 bytes, which bounds the loop by the file size whatever
-    // count is declared.
-    if entries > ((end - offset) / CENTRAL_HEADER_LEN) as u64 {
-        return Err(corrupt("more entries declared than fit the directory"));
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
     }
-    Ok(CentralDirectory { offset, entries })
-}
 
-fn read_zip64_directory(bytes: &[u8], eocd: usize) -> Result<(u64, u64, u64), FormatError> {
-    let locator = eocd
-        .checked_sub(ZIP64_LOCATOR_LEN)
-        .filter(|&at| u32_at(bytes, at) == Some(ZIP64_LOCATOR_SIGNATURE))
-        .ok_or_else(|| corrupt("zip64 locator missing"))?;
-    let record = u64_at(bytes, locator + 8)
-        .and_then(|at| usize::try_from(at).ok())
-        .filter(|&at| {
-            at.checked_add(ZIP64_EOCD_LEN)
-                .is_some_and(|end| end <= bytes.len())
-        })
-        .filter(|&at| u32_at(bytes, at) == Some(ZIP64_EOCD_SIGNATURE))
-        .ok_or_else(|| corrupt("zip64 end of central directory missing"))?;
-    let read =
-        |at: usize| u64_at(bytes, record + at).ok_or_else(|| corrupt("truncated zip64 eocd"));
-    Ok((read(32)?, read(40)?, read(48)?))
-}
-
-fn read_central_entry(bytes: &[u8], at: usize) -> Result<CentralEntry, FormatError> {
-    let truncated = || corrupt("truncated central directory entry");
-    if u32_at(bytes, at) != Some(CENTRAL_HEADER_SIGNATURE) {
-        return Err(corrupt("bad central directory entry signature"));
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
-    let compressed32 = u32_at(bytes, at + 20).ok_or_else(truncated)?;
-    let uncompressed32 = u32_at(bytes, at + 24).ok_or_else(truncated)?;
-    let name_len = usize::from(u16_at(bytes, at + 28).ok_or_else(truncated)?);
-    let extra_len = usize::from(u16_at(bytes, at + 30).ok_or_else(truncated)?);
-    let comment_len = usize::from(u16_at(bytes, at + 32).ok_or_else(truncated)?);
-    let extra_start = at + CENTRAL_HEADER_LEN + name_len;
-    let extra = bytes
-        .get(extra_start..extra_start + extra_len)
-        .ok_or_else(truncated)?;
-
-    let mut compressed = u64::from(compressed32);
-    let mut uncompressed = u64::from(uncompressed32);
-    if compressed32 == u32::MAX || uncompressed32 == u32::MAX {
-        // The real sizes are in the ZIP64 extra field, uncompressed first, each present only
-        // when its 32-bit field is saturated.
-        let zip64 = find_extra_field(extra, ZIP64_EXTRA_FIELD_ID)
-            .ok_or_else(|| corrupt("zip64 sizes missing"))?;
-        let mut cursor = 0;
-        if uncompressed32 == u32::MAX {
-            uncompressed = u64_at(zip64, cursor).ok_or_else(truncated)?;
-            cursor += 8;
-        }
-        if compressed32 == u32::MAX {
-            compressed = u64_at(zip64, cursor).ok_or_else(truncated)?;
-        }
-    }
-    Ok(CentralEntry {
-        compressed,
-        uncompressed,
-        next_offset: extra_start + extra_len + comment_len,
-    })
-}
-
-fn find_extra_field(extra: &[u8], wanted: u16) -> Option<&[u8]> {
-    let mut at = 0;
-    while at + 4 <= extra.len() {
-        let id = u16_at(extra, at)?;
-        let len = usize::from(u16_at(extra, at + 2)?);
-        let data = extra.get(at + 4..at + 4 + len)?;
-        if id == wanted {
-            return Some(data);
-        }
-        at += 4 + len;
-    }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, ZipWriter};
 
-    /// A one-entry archive whose central directory declares the given sizes.
-    fn archive(compressed: u32, uncompressed: u32, extra: &[u8]) -> Vec<u8> {
-        let name = b"xl/sharedStrings.xml";
-        let mut zip = Vec::new();
-        // Central directory straight away: this check never looks at local headers.
-        zip.extend_from_slice(&CENTRAL_HEADER_SIGNATURE.to_le_bytes());
-        zip.extend_from_slice(&[20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        zip.extend_from_slice(&compressed.to_le_bytes());
-        zip.extend_from_slice(&uncompressed.to_le_bytes());
-        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&(extra.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&[0; 14]); // comment length, disk, attributes, local offset
-        zip.extend_from_slice(name);
-        zip.extend_from_slice(extra);
-        let directory_size = zip.len() as u32;
-        zip.extend_from_slice(&EOCD_SIGNATURE.to_le_bytes());
-        zip.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
-        zip.extend_from_slice(&directory_size.to_le_bytes());
-        zip.extend_from_slice(&0u32.to_le_bytes());
-        zip.extend_from_slice(&[0, 0]);
-        zip
+    /// A real archive of deflated entries.
+    fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        for (name, data) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// Rewrites the uncompressed size every local and central header of `zip` declares, as a
+    /// bomb that wants to slip under the declared-size check does.
+    fn declare_uncompressed(zip: &mut [u8], size: u32) {
+        for at in 0..zip.len().saturating_sub(4) {
+            let offset = match &zip[at..at + 4] {
+                b"PK\x03\x04" => 22,
+                b"PK\x01\x02" => 24,
+                _ => continue,
+            };
+            zip[at + offset..at + offset + 4].copy_from_slice(&size.to_le_bytes());
+        }
     }
 
     #[test]
     fn honest_sizes_pass() {
-        assert_eq!(
-            check_zip_bounds(&archive(1000, 20_000, &[]), 1 << 20),
-            Ok(())
-        );
+        let zip = archive(&[("xl/workbook.xml", b"<workbook/>"), ("a", &[b'x'; 20_000])]);
+        assert_eq!(check_zip_bounds(&zip, 1 << 20), Ok(()));
     }
 
     #[test]
     fn declared_size_over_the_limit_is_refused() {
-        let result = check_zip_bounds(&archive(1000, 3_000_000, &[]), 1 << 20);
+        let zip = archive(&[("xl/sharedStrings.xml", &vec![b'x'; 3_000_000])]);
+        let result = check_zip_bounds(&zip, 1 << 20);
         assert!(matches!(result, Err(FormatError::XlsxTooLarge { .. })));
     }
 
     #[test]
     fn absurd_ratio_is_refused() {
-        let result = check_zip_bounds(&archive(100, 2_000_000, &[]), 50 << 20);
+        let zip = archive(&[("xl/sharedStrings.xml", &vec![0; 20_000_000])]);
+        let result = check_zip_bounds(&zip, 50 << 20);
         assert_eq!(result, Err(FormatError::SuspiciousCompression));
     }
 
     #[test]
-    fn zip64_sizes_are_read_from_the_extra_field() {
-        let mut extra = Vec::new();
-        extra.extend_from_slice(&ZIP64_EXTRA_FIELD_ID.to_le_bytes());
-        extra.extend_from_slice(&16u16.to_le_bytes());
-        extra.extend_from_slice(&(8u64 << 30).to_le_bytes());
-        extra.extend_from_slice(&(1u64 << 30).to_le_bytes());
-        let result = check_zip_bounds(&archive(u32::MAX, u32::MAX, &extra), 50 << 20);
-        assert!(matches!(result, Err(FormatError::XlsxTooLarge { .. })));
+    fn lying_sizes_are_caught_while_inflating() {
+        // 3 MB of varied text declared as 1000 bytes: under every declared limit.
+        let text: Vec<u8> = (0..3_000_000u32)
+            .map(|i| b"abcdefghij"[(i * 7 % 10) as usize])
+            .collect();
+        let mut zip = archive(&[("xl/sharedStrings.xml", &text)]);
+        declare_uncompressed(&mut zip, 1000);
+        assert_eq!(
+            check_zip_bounds(&zip, 50 << 20),
+            Err(FormatError::SuspiciousCompression)
+        );
+        // Two honest entries, each within the limit, together over it.
+        let zip = archive(&[("a", &text), ("b", &text)]);
+        assert!(matches!(
+            check_zip_bounds(&zip, 5_000_000),
+            Err(FormatError::XlsxTooLarge { .. })
+        ));
     }
 
     #[test]
     fn truncated_archives_are_corrupt_not_panics() {
-        let whole = archive(1000, 20_000, &[]);
+        let whole = archive(&[("xl/workbook.xml", &[b'x'; 20_000])]);
         for cut in 0..whole.len() {
             let result = check_zip_bounds(&whole[..cut], 1 << 20);
             assert!(
                 matches!(result, Err(FormatError::CorruptXlsx { .. })),
-                "cut {cut}"
+                "cut {cut}: {result:?}"
             );
         }
     }

@@ -211,18 +211,17 @@ fn notice_key(ok: &str) -> Option<&'static str> {
     })
 }
 
+/// Everything but the unreserved characters of RFC 3986 and `/` is escaped in query values.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Percent-encodes a value for a query string.
 pub fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 /// A redirect target from user input, kept only if it is a path on this site (no open
@@ -287,6 +286,13 @@ mod tests {
         assert_eq!(safe_next(Some("/ /evil")), "/");
         assert_eq!(safe_next(Some("/periods/1")), "/periods/1");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(url_encode("/units?q=a b&c"), "/units%3Fq%3Da%20b%26c");
+        assert_eq!(url_encode("Sở-1_2.3~"), "S%E1%BB%9F-1_2.3~");
+        assert_eq!(url_encode("a+b%"), "a%2Bb%25");
     }
 
     #[test]

@@ -64,8 +64,8 @@ pub fn all() -> Routes {
         .merge(api::router())
 }
 
-/// All routes with their middleware. Layers run outside-in: request id, trace, timeout,
-/// security headers, body limit, then the session layer (which also checks CSRF).
+/// All routes with their middleware. Layers run outside-in: request id, trace, gzip, security
+/// headers, catch-panic, timeout, body limit, then the session layer (which also checks CSRF).
 pub fn router(state: AppState) -> Router {
     let (pages, uploads, open) = all().into_routers();
     let pages = pages
@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
 
     open.merge(uploads)
         .merge(pages)
+        .layer(crate::middleware::layers::catch_panic())
         .layer(axum::middleware::from_fn(crate::json_refusals::layer))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             crate::middleware::survey_public::public_headers,
         ))
+        .layer(crate::middleware::layers::compression())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(crate::middleware::survey_public::RedactedSpan),

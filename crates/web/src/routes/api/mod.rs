@@ -144,6 +144,13 @@ pub fn openapi_document() -> Value {
             "description": "API chỉ đọc: kết quả Chỉ số CCHC đã công bố và các bộ chỉ số đã ban hành. Read-only: published PAR Index results and published index sets."
         },
         "paths": {
+            "/api/v1/openapi.json": { "get": {
+                "summary": "Tài liệu OpenAPI này",
+                "operationId": "openapi",
+                "responses": { "200": { "description": "OK", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["openapi", "info", "paths"]
+                } } } } }
+            } },
             "/api/v1/periods": { "get": {
                 "summary": "Các kỳ đánh giá đã công bố kết quả",
                 "operationId": "listPeriods",
