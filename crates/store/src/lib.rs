@@ -15,6 +15,7 @@ pub mod imports;
 pub mod index_sets;
 pub mod periods;
 pub mod sessions;
+pub mod sheet_queries;
 pub mod survey;
 pub mod testing;
 pub mod throttle;

@@ -16,6 +16,7 @@ pub mod page;
 pub mod routes;
 pub mod security;
 pub mod server;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -1,0 +1,7 @@
+//! Presenters shared by several route areas: they turn what a use case returns into what a
+//! template shows. No route area imports another; what two need lives here.
+
+pub mod app_error;
+pub mod external_value;
+pub mod leaf;
+pub mod survey_score;
