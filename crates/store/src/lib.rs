@@ -16,6 +16,7 @@ pub mod imports;
 pub mod index_sets;
 pub mod periods;
 pub mod sessions;
+pub mod sheet_queries;
 pub mod survey;
 pub mod survey_queries;
 #[cfg(feature = "testing")]

@@ -1201,3 +1201,135 @@ web_test!(
         app
     }
 );
+
+web_test!(
+    an_explanation_upload_is_checked_again_inside_its_transaction,
+    |app: TestApp| async move {
+        use parindex_app::evidence::{EvidenceFor, LeafRef};
+        use parindex_app::sheet::Caller;
+        use parindex_domain::{Actor, Role, RoleGrant};
+
+        let period = appraisal_setup(&app).await;
+        let stp = app.seed.unit_stp;
+        let mut appraiser = app.login_as("thamdinh").await;
+        let mut secretariat = app.login_as("thuky").await;
+        let r = appraise(
+            &mut appraiser,
+            period,
+            stp,
+            "1.1.3",
+            &[
+                ("accept", "1"),
+                ("flag", "1"),
+                ("remark", "Cần bổ sung văn bản"),
+                ("version", "0"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        set_stage(&app, period, ("round", 1), ("explanation", 1)).await;
+
+        // The use cases as the upload handler calls them, with the unit officer as caller.
+        let use_cases = &app.state.app;
+        let officer = Caller {
+            actor: Actor {
+                user_id: app.seed.users["canbo.stp"],
+                grant: RoleGrant {
+                    role: Role::UnitOfficer,
+                    unit_id: Some(stp),
+                },
+                own_units: vec![stp],
+            },
+            audit: AuditActor {
+                user_id: Some(app.seed.users["canbo.stp"]),
+                username: "canbo.stp".into(),
+                role: Role::UnitOfficer.into(),
+            },
+        };
+        let leaf = LeafRef {
+            period_id: period,
+            unit_id: stp,
+            code: "1.1.3".into(),
+        };
+        let receive = |name: &'static str| {
+            let chunks = vec![Ok::<_, std::io::Error>(axum::body::Bytes::from_static(PDF))];
+            use_cases.receive_evidence(futures_util::stream::iter(chunks), name, 1 << 20)
+        };
+        let supplementary = || async {
+            app.store()
+                .citations(period, stp)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.stage == "explanation")
+                .map(|c| c.file.display_name)
+                .collect::<Vec<_>>()
+        };
+
+        // 1. The early check passes (the round is open), the body arrives; meanwhile the
+        // secretariat moves the round's deadline to yesterday. The write refuses, nothing stored.
+        use_cases
+            .check_attach(&officer, EvidenceFor::Explanation, &leaf)
+            .await
+            .unwrap();
+        let file = receive("muon-han.pdf").await.unwrap();
+        let yesterday = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/explanation-deadline"),
+                &[("due", &parindex_domain::text::format_date_vi(yesterday))],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let refused = use_cases
+            .attach_evidence(&officer, EvidenceFor::Explanation, &leaf, "", &[file])
+            .await;
+        assert!(
+            matches!(refused, Err(parindex_app::AppError::Forbidden(Some(_)))),
+            "{refused:?}"
+        );
+        assert!(supplementary().await.is_empty());
+        let library = app.store().unit_evidence(stp).await.unwrap();
+        assert!(
+            library.iter().all(|f| f.display_name != "muon-han.pdf"),
+            "{library:?}"
+        );
+
+        // 2. With an extension for the unit, the same upload goes through (the check is not
+        // a blanket refusal).
+        let tomorrow = yesterday + time::Duration::days(2);
+        let r = secretariat
+            .post(
+                &format!("/periods/{period}/units/{stp}/explanation-extension"),
+                &[
+                    ("until", &parindex_domain::text::format_date_vi(tomorrow)),
+                    ("reason", "Đơn vị chờ văn bản của Bộ"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let file = receive("dung-han.pdf").await.unwrap();
+        use_cases
+            .attach_evidence(&officer, EvidenceFor::Explanation, &leaf, "", &[file])
+            .await
+            .unwrap();
+        assert_eq!(supplementary().await, vec!["dung-han.pdf".to_owned()]);
+
+        // 3. The early check passes again; then the stage moves on (round 2 opens). Refused.
+        use_cases
+            .check_attach(&officer, EvidenceFor::Explanation, &leaf)
+            .await
+            .unwrap();
+        let file = receive("vong-sau.pdf").await.unwrap();
+        set_stage(&app, period, ("explanation", 1), ("round", 2)).await;
+        let refused = use_cases
+            .attach_evidence(&officer, EvidenceFor::Explanation, &leaf, "", &[file])
+            .await;
+        assert!(
+            matches!(refused, Err(parindex_app::AppError::Forbidden(Some(_)))),
+            "{refused:?}"
+        );
+        assert_eq!(supplementary().await, vec!["dung-han.pdf".to_owned()]);
+        app
+    }
+);
