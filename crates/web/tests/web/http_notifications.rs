@@ -375,6 +375,7 @@ web_test!(
             host: "127.0.0.1".into(),
             port,
             from: "cchc@daklak.gov.vn".into(),
+            ..SmtpConfig::default()
         };
         // The client on its own.
         send_email(
@@ -393,9 +394,15 @@ web_test!(
             );
             assert!(log.contains(&"RCPT TO:<canbo@stp.gov.vn>".to_owned()));
             let subject = log.iter().find(|l| l.starts_with("Subject: ")).unwrap();
-            let encoded = subject
-                .trim_start_matches("Subject: =?UTF-8?B?")
-                .trim_end_matches("?=");
+            // RFC 2047: the charset and the encoding letter are case-insensitive.
+            let prefix = "Subject: =?UTF-8?B?";
+            assert!(
+                subject
+                    .to_ascii_uppercase()
+                    .starts_with(&prefix.to_ascii_uppercase()),
+                "{subject}"
+            );
+            let encoded = subject[prefix.len()..].trim_end_matches("?=");
             assert_eq!(
                 String::from_utf8(decode_base64(encoded)).unwrap(),
                 "Còn 2 ngày đến hạn"
