@@ -258,13 +258,12 @@ pub fn run_now(app: &App, job_id: i64) {
 async fn execute(app: &App, config: &RunnerConfig, job: Job) {
     let settings = app.jobs.clone();
     let context = JobContext::default();
-    let handler = AbortOnDrop(tokio::spawn(handle(
+    let mut handler = AbortOnDrop(tokio::spawn(handle(
         app.clone(),
         config.clone(),
         job.clone(),
         context.clone(),
     )));
-    let mut handler = handler;
     let mut beat = tokio::time::interval(settings.heartbeat());
     beat.tick().await;
     let outcome = loop {
