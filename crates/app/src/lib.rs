@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod external;
 pub mod home;
 pub mod index_sets;
+pub mod jobs;
 pub mod maintenance;
 pub mod notifications;
 pub mod notify;
@@ -57,8 +58,8 @@ pub struct App {
     pub sets: Arc<evaluation::SetCache>,
     /// Survey scores per period, recomputed when the survey's data changes.
     pub survey: Arc<survey_scoring::SurveyCache>,
-    /// Progress of the survey import jobs running in this process.
-    pub jobs: Arc<survey_jobs::JobProgress>,
+    /// How this instance takes part in the background jobs (its name, the lease).
+    pub jobs: Arc<jobs::JobSettings>,
     /// Results per period, recomputed when the period's data changes.
     pub results: Arc<results::ResultsCache>,
     /// Where "now" comes from; tests may fix it.

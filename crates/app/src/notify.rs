@@ -1,7 +1,8 @@
 //! Background notifications: deadline reminders (self-assessment and explanation) created as
 //! in-app notifications, and, when an SMTP relay is configured, the e-mail copies of pending
-//! notifications sent with a minimal plain-SMTP client (no TLS: a relay inside the province's
-//! network is the expected setup).
+//! notifications, an outbox: each row is claimed by one instance before it is sent through
+//! lettre (plain SMTP to a relay inside the province's network by default; STARTTLS or TLS
+//! and AUTH when configured).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,8 +10,6 @@ use std::time::Duration;
 use parindex_store::appraisal::NewNotification;
 use parindex_store::error::StoreError;
 use parindex_store::{AuditActor, Store};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 use parindex_domain::text::datetime_vi;
 
@@ -151,24 +150,76 @@ pub async fn send_deadline_reminders(store: &Store, now_ms: i64) -> Result<usize
     Ok(created)
 }
 
+/// How the connection to the relay is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// Plain SMTP: a relay inside the province's network (the default).
+    #[default]
+    None,
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    StartTls,
+    /// TLS from the first byte ("SMTPS", port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// `none`, `starttls` or `tls` (case-insensitive), as `PARINDEX_SMTP_TLS` states it.
+    pub fn parse(text: &str) -> Option<SmtpTls> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "off" => Some(SmtpTls::None),
+            "starttls" => Some(SmtpTls::StartTls),
+            "tls" | "smtps" => Some(SmtpTls::Tls),
+            _ => None,
+        }
+    }
+}
+
 /// Where e-mail goes out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     /// The sender address (`cchc@daklak.gov.vn`).
     pub from: String,
+    pub tls: SmtpTls,
+    /// AUTH (PLAIN or LOGIN, as the server offers) when both are set.
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 25,
+            from: String::new(),
+            tls: SmtpTls::None,
+            user: None,
+            password: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Why a message could not be sent (for the logs).
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpError {
-    #[error("smtp i/o: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("smtp timeout")]
-    Timeout,
-    #[error("smtp server said: {0}")]
-    Refused(String),
+    #[error("smtp: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("message: {0}")]
+    Message(#[from] lettre::error::Error),
     #[error("invalid address: {0}")]
     BadAddress(String),
 }
@@ -176,169 +227,104 @@ pub enum SmtpError {
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An address goes into the envelope and the headers: nothing that could end a line or a
-/// bracket is allowed, so no header can be injected.
-fn check_address(address: &str) -> Result<(), SmtpError> {
+/// bracket is allowed, so no header can be injected; then lettre checks its syntax.
+fn check_address(address: &str) -> Result<lettre::message::Mailbox, SmtpError> {
+    let bad = || SmtpError::BadAddress(address.chars().take(80).collect());
     let ok = address.contains('@')
         && address.len() <= 254
         && !address
             .chars()
             .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | '"'));
-    if ok {
-        Ok(())
-    } else {
-        Err(SmtpError::BadAddress(address.chars().take(80).collect()))
+    if !ok {
+        return Err(bad());
     }
+    let address: lettre::Address = address.parse().map_err(|_| bad())?;
+    Ok(lettre::message::Mailbox::new(None, address))
 }
 
-/// Standard base64 (RFC 4648) with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The message: UTF-8 plain text, base64 (so no line of it starts with a dot or runs long),
+/// CRLF line ends, the subject in RFC 2047 encoded words.
+fn message(
+    from: lettre::message::Mailbox,
+    to: lettre::message::Mailbox,
+    subject: &str,
+    body: &str,
+) -> Result<lettre::Message, SmtpError> {
+    use lettre::message::SinglePart;
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    let body = body.replace("\r\n", "\n").replace('\n', "\r\n");
+    Ok(lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .header(ContentTransferEncoding::Base64)
+                .body(body),
+        )?)
 }
 
-/// A header value in RFC 2047 encoded words (`=?UTF-8?B?...?=`), split so that no encoded
-/// word exceeds 75 characters and no UTF-8 character is cut.
-pub fn encode_header(text: &str) -> String {
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in text.chars() {
-        // 45 bytes of UTF-8 encode to 60 base64 characters, plus 12 for the markers.
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-            chunk.clear();
-        }
-        chunk.push(c);
-    }
-    if !chunk.is_empty() || words.is_empty() {
-        words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-    }
-    words.join("\r\n ")
-}
-
-/// The message as sent after DATA (headers, base64 body, CRLF line ends, no final dot).
-fn message_text(from: &str, to: &str, subject: &str, body: &str) -> String {
-    let encoded = base64(body.replace("\r\n", "\n").replace('\n', "\r\n").as_bytes());
-    let mut lines = String::new();
-    for line in encoded.as_bytes().chunks(76) {
-        lines.push_str(std::str::from_utf8(line).unwrap_or_default());
-        lines.push_str("\r\n");
-    }
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{lines}",
-        encode_header(subject)
-    )
-}
-
-struct Conversation {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Conversation {
-    /// Reads a (possibly multi-line) reply and checks its code.
-    async fn expect(&mut self, codes: &[u16]) -> Result<(), SmtpError> {
-        let mut last = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(SMTP_TIMEOUT, self.reader.read_line(&mut line))
-                .await
-                .map_err(|_| SmtpError::Timeout)??;
-            if n == 0 {
-                return Err(SmtpError::Refused(format!(
-                    "connection closed after {last}"
-                )));
-            }
-            if line.len() > 1000 {
-                return Err(SmtpError::Refused("reply line too long".into()));
-            }
-            let more = line.as_bytes().get(3) == Some(&b'-');
-            last = line.trim_end().to_owned();
-            if !more {
-                break;
-            }
-        }
-        let code: u16 = last.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        if codes.contains(&code) {
-            Ok(())
-        } else {
-            Err(SmtpError::Refused(last.chars().take(200).collect()))
-        }
-    }
-
-    async fn send(&mut self, text: &str) -> Result<(), SmtpError> {
-        tokio::time::timeout(SMTP_TIMEOUT, self.writer.write_all(text.as_bytes()))
-            .await
-            .map_err(|_| SmtpError::Timeout)??;
-        Ok(())
-    }
-
-    async fn command(&mut self, line: &str, codes: &[u16]) -> Result<(), SmtpError> {
-        self.send(&format!("{line}\r\n")).await?;
-        self.expect(codes).await
-    }
-}
-
-/// Sends one plain-text message: EHLO, MAIL FROM, RCPT TO, DATA, QUIT; every step within
-/// 10 seconds.
+/// Sends one plain-text message through the relay (STARTTLS or TLS and AUTH as configured);
+/// the connection and every step within 10 seconds.
 pub async fn send_email(
     config: &SmtpConfig,
     to: &str,
     subject: &str,
     body: &str,
 ) -> Result<(), SmtpError> {
-    check_address(&config.from)?;
-    check_address(to)?;
-    let stream = tokio::time::timeout(
-        SMTP_TIMEOUT,
-        TcpStream::connect((config.host.as_str(), config.port)),
-    )
-    .await
-    .map_err(|_| SmtpError::Timeout)??;
-    let (read, writer) = stream.into_split();
-    let mut c = Conversation {
-        reader: BufReader::new(read),
-        writer,
+    use lettre::AsyncTransport;
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    let from = check_address(&config.from)?;
+    let to = check_address(to)?;
+    let message = message(from, to, subject, body)?;
+    let tls = match config.tls {
+        SmtpTls::None => Tls::None,
+        SmtpTls::StartTls => Tls::Required(TlsParameters::new(config.host.clone())?),
+        SmtpTls::Tls => Tls::Wrapper(TlsParameters::new(config.host.clone())?),
     };
-    c.expect(&[220]).await?;
-    c.command("EHLO parindex", &[250]).await?;
-    c.command(&format!("MAIL FROM:<{}>", config.from), &[250])
-        .await?;
-    c.command(&format!("RCPT TO:<{to}>"), &[250, 251]).await?;
-    c.command("DATA", &[354]).await?;
-    // Base64 lines never start with a dot, so no dot-stuffing is needed.
-    c.send(&message_text(&config.from, to, subject, body))
-        .await?;
-    c.command(".", &[250]).await?;
-    // The message is accepted; a failed QUIT changes nothing.
-    let _ = c.command("QUIT", &[221]).await;
+    let mut transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(&config.host)
+            .port(config.port)
+            .tls(tls)
+            .timeout(Some(SMTP_TIMEOUT));
+    if let (Some(user), Some(password)) = (&config.user, &config.password) {
+        transport =
+            transport.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                user.clone(),
+                password.clone(),
+            ));
+    }
+    transport.build().send(message).await?;
     Ok(())
 }
 
-/// Sends the pending notifications by e-mail (oldest first, at most 100 per run) and marks
-/// each one sent; stops at the first failure so the rest is retried next time.
+/// How long an instance holds an e-mail it is sending before another may take it.
+const EMAIL_CLAIM_MS: i64 = 5 * 60 * 1000;
+
+/// Sends the pending notifications by e-mail (oldest first, at most 100 per run), each one
+/// claimed from the outbox first so that no other instance sends it too, and marked sent;
+/// stops at the first failure (giving that one back) so the rest is retried next time.
 pub async fn send_pending_emails(
     store: &Store,
     config: &SmtpConfig,
     public_url: Option<&str>,
 ) -> Result<usize, StoreError> {
+    send_pending_emails_as(store, config, public_url, crate::jobs::process_worker()).await
+}
+
+/// [`send_pending_emails`] as the worker `worker` (an instance's name in the outbox).
+pub async fn send_pending_emails_as(
+    store: &Store,
+    config: &SmtpConfig,
+    public_url: Option<&str>,
+    worker: &str,
+) -> Result<usize, StoreError> {
     let mut sent = 0;
-    for email in store.pending_emails(100).await? {
+    for _ in 0..100 {
+        let Some(email) = store.claim_email(worker, EMAIL_CLAIM_MS).await? else {
+            break;
+        };
         let link = match public_url {
             Some(base) if email.link.starts_with('/') => {
                 format!("{}{}", base.trim_end_matches('/'), email.link)
@@ -359,6 +345,7 @@ pub async fn send_pending_emails(
                 store.mark_email_sent(email.notification_id).await?;
                 continue;
             }
+            store.release_email(email.notification_id, worker).await?;
             break;
         }
         store.mark_email_sent(email.notification_id).await?;
@@ -367,53 +354,38 @@ pub async fn send_pending_emails(
     Ok(sent)
 }
 
-/// The background loop of `serve`: reminders (and e-mail when configured) at start and then
-/// every 15 minutes, errors logged. Runs until the task is aborted.
-pub async fn run_background(store: Store, smtp: Option<SmtpConfig>, public_url: Option<String>) {
-    let mut ticker = tokio::time::interval(INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        match send_deadline_reminders(&store, parindex_store::now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(created = n, "deadline reminders"),
-            Err(error) => tracing::error!(%error, "deadline reminders failed"),
-        }
-        if let Some(config) = &smtp {
-            match send_pending_emails(&store, config, public_url.as_deref()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sent = n, "notification e-mails"),
-                Err(error) => tracing::error!(%error, "notification e-mails failed"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn subject_is_encoded_words() {
-        assert_eq!(encode_header("Hạn"), "=?UTF-8?B?SOG6oW4=?=");
-        let long = encode_header(&"Còn 2 ngày đến hạn tự đánh giá ".repeat(3));
-        assert!(long.split("\r\n ").all(|w| w.len() <= 75));
-    }
 
     #[test]
     fn addresses_cannot_inject() {
         assert!(check_address("a@b.vn").is_ok());
         assert!(check_address("a@b.vn>\r\nRCPT TO:<x@y").is_err());
         assert!(check_address("nobody").is_err());
+    }
+
+    #[test]
+    fn the_subject_is_encoded_and_the_body_base64() {
+        let m = message(
+            check_address("a@b.vn").unwrap(),
+            check_address("c@d.vn").unwrap(),
+            "Còn 2 ngày đến hạn",
+            "Xin chào\nđơn vị",
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.is_ascii(), "{text}");
+        assert!(text.contains("Content-Transfer-Encoding: base64"), "{text}");
+        assert!(!text.contains("Còn"));
+    }
+
+    #[test]
+    fn tls_modes_parse() {
+        assert_eq!(SmtpTls::parse("STARTTLS"), Some(SmtpTls::StartTls));
+        assert_eq!(SmtpTls::parse(""), Some(SmtpTls::None));
+        assert_eq!(SmtpTls::parse("tls"), Some(SmtpTls::Tls));
+        assert_eq!(SmtpTls::parse("ssl3"), None);
     }
 
     #[test]

@@ -10,22 +10,29 @@
 //! pass 1 reports as a bad row a key that comes back (earlier in the file, or already saved)
 //! with different answers, which would otherwise be dropped without a word.
 //!
-//! Progress lives in memory ([`JobProgress`]); the database holds the final status.
+//! A job is a row of the job table ([`crate::jobs`], kind `survey_import`), enqueued in the
+//! transaction that records the import: any instance's runner may run it, and one whose
+//! instance died (its lease ran out) is run again by another. Its progress is stored in the
+//! job row, so every instance's page shows it; the import's own row holds the final status.
+//! Running it again is safe: the responses are saved in one transaction at the end, so an
+//! interrupted run saved nothing.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use parindex_domain::survey::{QuestionnaireDoc, check_survey_write};
 use parindex_domain::text::parse_date_vi;
 use parindex_store::audit::AuditActor;
 use parindex_store::evidence::EvidenceStore;
+use parindex_store::jobs::NewJob;
 use parindex_store::survey::NewResponse;
-use parindex_store::{Store, StoreError};
+use parindex_store::{Store, StoreError, WriteTx};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
+use crate::jobs::JobContext;
 
 /// The most problems a failed job lists.
 pub const MAX_PROBLEMS: usize = 1000;
@@ -82,28 +89,61 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
-/// Progress of the jobs running in this process.
-#[derive(Debug, Default)]
-pub struct JobProgress {
-    jobs: Mutex<HashMap<i64, Progress>>,
+impl Progress {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "phase": self.phase, "processed": self.processed, "total": self.total })
+    }
+
+    /// The progress a job row stores; `None` before the worker stored any.
+    fn from_json(value: &serde_json::Value) -> Option<Progress> {
+        let phase = match value.get("phase")?.as_str()? {
+            "validating" => "validating",
+            "inserting" => "inserting",
+            _ => return None,
+        };
+        Some(Progress {
+            phase,
+            processed: value
+                .get("processed")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+            total: value.get("total").and_then(serde_json::Value::as_u64),
+        })
+    }
 }
 
-impl JobProgress {
-    pub fn get(&self, job_id: i64) -> Option<Progress> {
-        self.jobs.lock().ok()?.get(&job_id).cloned()
-    }
+/// The job table's key of an import's job.
+fn job_key(import_id: i64) -> String {
+    format!("{}:{import_id}", crate::jobs::SURVEY_IMPORT)
+}
 
-    fn set(&self, job_id: i64, progress: Progress) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.insert(job_id, progress);
-        }
-    }
+/// Enqueues the job of import `import_id` in the transaction that records it; returns the
+/// job's id, to start it at once with [`start`].
+pub async fn enqueue(tx: &mut WriteTx, import_id: i64) -> Result<Option<i64>, StoreError> {
+    tx.enqueue_job(
+        &NewJob::new(
+            crate::jobs::SURVEY_IMPORT,
+            serde_json::json!({ "import_job": import_id }),
+        )
+        .dedupe_key(job_key(import_id))
+        .max_attempts(3),
+    )
+    .await
+}
 
-    fn remove(&self, job_id: i64) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.remove(&job_id);
-        }
-    }
+/// Starts an enqueued job in this instance at once (unless another instance took it).
+pub fn start(app: &App, job_id: i64) {
+    crate::jobs::run_now(app, job_id);
+}
+
+/// The stored progress of a running import, whichever instance runs it.
+pub async fn progress(app: &App, import_id: i64) -> Result<Option<Progress>, StoreError> {
+    Ok(app
+        .store
+        .job_by_key(&job_key(import_id))
+        .await?
+        .filter(|job| job.status == "running")
+        .and_then(|job| Progress::from_json(&job.progress_json())))
 }
 
 /// One answer column ready for checking: the option codes it accepts (as written in the
@@ -286,60 +326,42 @@ enum JobError {
     User(String),
 }
 
-/// Starts a job in the background.
-pub fn spawn(state: &App, job_id: i64) {
-    let (store, evidence, progress) = (
-        state.store.clone(),
-        state.evidence.clone(),
-        state.jobs.clone(),
-    );
-    tokio::spawn(async move {
-        if let Err(error) = run_job(&store, &evidence, &progress, job_id).await {
-            tracing::error!(job_id, %error, "survey import job failed");
-        }
-    });
+/// Runs an import to its end here and now, outside the job table (tests, tools): claims it,
+/// checks every row, then saves all responses in one transaction (or none).
+pub async fn run_job(app: &App, import_id: i64) -> Result<Outcome, StoreError> {
+    run_import(app, import_id, &JobContext::default()).await
 }
 
-/// Picks up the jobs left pending (the server stopped before they ran), in the background.
-pub async fn run_pending(state: App) {
-    match state.store.pending_import_jobs().await {
-        Ok(jobs) => {
-            for job in jobs {
-                spawn(&state, job.id);
-            }
-        }
-        Err(error) => tracing::error!(%error, "listing pending survey imports failed"),
-    }
-}
-
-/// Runs a job to its end: claims it, checks every row, then saves all responses in one
-/// transaction (or none). Errors other than the database's are recorded on the job.
-pub async fn run_job(
-    store: &Store,
-    evidence: &EvidenceStore,
-    progress: &Arc<JobProgress>,
-    job_id: i64,
+/// The handler of a `survey_import` job: runs import `import_id`, reporting progress to
+/// `context`. Errors other than the database's are recorded on the import.
+pub async fn run_import(
+    app: &App,
+    import_id: i64,
+    context: &JobContext,
 ) -> Result<Outcome, StoreError> {
+    let (store, evidence) = (&app.store, &app.evidence);
+    let job_id = import_id;
     let job = store.import_job(job_id).await?;
     let actor = AuditActor {
         user_id: job.created_by,
         ..AuditActor::system("survey-import")
     };
     let mut tx = store.begin_write(actor.clone()).await?;
+    // Pending, or running in an instance that died (the job table's lease says who may run
+    // it); done or failed imports are not run again.
     if !tx.claim_import_job(job_id).await? {
         return Ok(Outcome::NotClaimed);
     }
     tx.commit().await?;
-    progress.set(
-        job_id,
+    context.set_progress(
         Progress {
             phase: "validating",
             processed: 0,
             total: None,
-        },
+        }
+        .to_json(),
     );
-    let result = import(store, evidence, progress, &job, &actor).await;
-    progress.remove(job_id);
+    let result = import(store, evidence, context, &job, &actor).await;
     match result {
         Ok(outcome) => Ok(outcome),
         Err(error) => {
@@ -369,7 +391,7 @@ pub async fn run_job(
 async fn import(
     store: &Store,
     evidence: &EvidenceStore,
-    progress: &Arc<JobProgress>,
+    progress: &JobContext,
     job: &parindex_store::survey::ImportJob,
     actor: &AuditActor,
 ) -> Result<Outcome, JobError> {
@@ -412,7 +434,7 @@ async fn import(
         .await?;
 
     // Pass 1: check every row, off the async threads.
-    let (job_id, p1) = (job.id, progress.clone());
+    let p1 = progress.clone();
     let (b1, plan1, sha1) = (bytes.clone(), plan.clone(), sha.clone());
     let checked = tokio::task::spawn_blocking(move || -> Result<(u64, u64, FailureReport), String> {
         let sheet = parindex_formats::survey_import::open(&b1).map_err(|e| e.to_string())?;
@@ -467,13 +489,13 @@ async fn import(
                     }
                 }
                 if total.is_multiple_of(10_000) {
-                    p1.set(
-                        job_id,
+                    p1.set_progress(
                         Progress {
                             phase: "validating",
                             processed: total,
                             total: None,
-                        },
+                        }
+                        .to_json(),
                     );
                 }
                 ControlFlow::Continue(())
@@ -505,13 +527,13 @@ async fn import(
     }
 
     // Pass 2: a parsing thread builds chunks of responses; this task saves them.
-    progress.set(
-        job.id,
+    progress.set_progress(
         Progress {
             phase: "inserting",
             processed: 0,
             total: Some(total),
-        },
+        }
+        .to_json(),
     );
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<NewResponse>>(2);
     let now = parindex_store::now_ms();
@@ -566,13 +588,13 @@ async fn import(
         inserted += i;
         duplicates += d;
         processed += chunk.len() as u64;
-        progress.set(
-            job.id,
+        progress.set_progress(
             Progress {
                 phase: "inserting",
                 processed,
                 total: Some(total),
-            },
+            }
+            .to_json(),
         );
     }
     producer

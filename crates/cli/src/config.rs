@@ -126,7 +126,7 @@ pub struct ServeArgs {
     /// them the socket address is the client's and the header is ignored.
     #[arg(long, env = "PARINDEX_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
-    /// An SMTP relay (plain SMTP, no TLS) for e-mail copies of notifications; none: in-app only.
+    /// An SMTP relay for e-mail copies of notifications; none: in-app only.
     #[arg(long, env = "PARINDEX_SMTP_HOST")]
     pub smtp_host: Option<String>,
     /// The relay's port.
@@ -135,6 +135,20 @@ pub struct ServeArgs {
     /// The sender address of notification e-mails (required with PARINDEX_SMTP_HOST).
     #[arg(long, env = "PARINDEX_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// How the relay connection is secured: `none` (plain SMTP, the default), `starttls`
+    /// (required upgrade, usually port 587) or `tls` (TLS from the start, usually port 465).
+    #[arg(long, env = "PARINDEX_SMTP_TLS", default_value = "none")]
+    pub smtp_tls: String,
+    /// The relay's user name for AUTH (with PARINDEX_SMTP_PASSWORD); none: no AUTH.
+    #[arg(long, env = "PARINDEX_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// The relay's password for AUTH.
+    #[arg(long, env = "PARINDEX_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// Seconds a background job stays claimed by an instance without renewal: the jobs of an
+    /// instance that died are taken over by another after this long.
+    #[arg(long, env = "PARINDEX_JOB_LEASE_SECONDS", default_value_t = 60.0)]
+    pub job_lease_seconds: f64,
     /// Seconds a client has to send a request's headers; a slower one is disconnected.
     #[arg(
         long,
@@ -304,24 +318,21 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
         "parindex listening on http://{}",
         args.bind
     );
-    let smtp = match (&args.smtp_host, &args.smtp_from) {
-        (Some(host), Some(from)) if !host.is_empty() => Some(parindex_app::notify::SmtpConfig {
-            host: host.clone(),
-            port: args.smtp_port,
-            from: from.clone(),
-        }),
-        (Some(host), None) if !host.is_empty() => {
-            return Err("PARINDEX_SMTP_HOST needs PARINDEX_SMTP_FROM (the sender address)".into());
-        }
-        _ => None,
-    };
-    // Deadline reminders and notification e-mails, at start and every 15 minutes; the task
-    // is stopped when the server stops.
-    let background = tokio::spawn(parindex_app::notify::run_background(
-        store.clone(),
-        smtp,
-        args.public_url.clone(),
-    ));
+    let smtp = smtp_config(&args)?;
+    let mut app = parindex_app::App::new(store.clone(), evidence_store.clone());
+    app.jobs = std::sync::Arc::new(parindex_app::jobs::JobSettings {
+        lease: seconds(args.job_lease_seconds.max(1.0)),
+        ..parindex_app::jobs::JobSettings::default()
+    });
+    // The job runner of this instance: survey imports, deadline reminders and the e-mail
+    // outbox, shared through the job table with every other instance; stopped with the server.
+    let runner = parindex_app::jobs::start(
+        app.clone(),
+        parindex_app::jobs::RunnerConfig {
+            smtp,
+            public_url: args.public_url.clone(),
+        },
+    );
     // Uploads cut off by a crash: swept at start and then every hour (ADR 0004).
     let sweeper = tokio::spawn(parindex_app::maintenance::sweep_uploads_periodically(
         store.clone(),
@@ -330,16 +341,47 @@ pub async fn serve(mut args: ServeArgs, demo: bool) -> Result<(), String> {
     ));
     let served = parindex_web::serve_with(
         listener,
-        AppState::new(store, config, evidence_store),
+        AppState::from_app(app, config),
         limits,
         shutdown_signal(),
     )
     .await;
-    background.abort();
+    runner.stop().await;
     sweeper.abort();
     served.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The relay settings, `None` without PARINDEX_SMTP_HOST.
+fn smtp_config(args: &ServeArgs) -> Result<Option<parindex_app::notify::SmtpConfig>, String> {
+    let tls = parindex_app::notify::SmtpTls::parse(&args.smtp_tls).ok_or_else(|| {
+        format!(
+            "PARINDEX_SMTP_TLS: expected none, starttls or tls, not {}",
+            args.smtp_tls
+        )
+    })?;
+    let user = args.smtp_user.clone().filter(|u| !u.is_empty());
+    let password = args.smtp_password.clone().filter(|p| !p.is_empty());
+    if user.is_some() != password.is_some() {
+        return Err("PARINDEX_SMTP_USER and PARINDEX_SMTP_PASSWORD go together".into());
+    }
+    match (&args.smtp_host, &args.smtp_from) {
+        (Some(host), Some(from)) if !host.is_empty() => {
+            Ok(Some(parindex_app::notify::SmtpConfig {
+                host: host.clone(),
+                port: args.smtp_port,
+                from: from.clone(),
+                tls,
+                user,
+                password,
+            }))
+        }
+        (Some(host), None) if !host.is_empty() => {
+            Err("PARINDEX_SMTP_HOST needs PARINDEX_SMTP_FROM (the sender address)".into())
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; the server then finishes the requests in flight.

@@ -615,42 +615,14 @@ impl Store {
     }
 
     /// A fingerprint of everything a period's results depend on, besides the survey (which
-    /// has its own, `survey_fingerprint`): counts and sums of versions of its leaf entries,
-    /// appraisals, external values, corrections, adjustments and participants; every unit's
-    /// version (not only the participants': last year's comparison follows the successor link
-    /// of units that no longer take part, and a renamed unit's name shows); every period's version (stage changes and settings) and every publication (last year's
-    /// results are compared with). Every write to any of them moves at least one value, so a
-    /// cached result is reused only while it is still right, whichever instance wrote.
+    /// has its own, `survey_fingerprint`): the period's change counter, which triggers bump in
+    /// every transaction that writes its leaf entries, appraisals, external values,
+    /// corrections, adjustments or participants, or any unit, period or publication (last
+    /// year's comparison follows units' successor links and reads other periods' results).
+    /// One primary-key lookup; it moves with every such write, whichever instance wrote, so a
+    /// cached result is reused only while it is still right.
     pub async fn results_fingerprint(&self, period_id: i64) -> Result<Vec<i64>, StoreError> {
-        let row = sqlx::query(
-            "SELECT \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM leaf_entries WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM leaf_entries WHERE period_id = $1), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM appraisals WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM appraisals WHERE period_id = $1), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM external_values WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM external_values WHERE period_id = $1), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM leaf_corrections WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) FROM leaf_corrections WHERE period_id = $1), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM unit_adjustments WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(created_at), 0) AS BIGINT) FROM unit_adjustments WHERE period_id = $1), \
-             (SELECT CAST(COUNT(removed_at) AS BIGINT) FROM unit_adjustments WHERE period_id = $1), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM period_units WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM period_units WHERE period_id = $1), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM units), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM units), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM published_results), \
-             (SELECT CAST(COALESCE(SUM(publication), 0) AS BIGINT) FROM published_results), \
-             (SELECT CAST(COUNT(*) AS BIGINT) FROM periods), \
-             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM periods)",
-        )
-        .bind(period_id)
-        .fetch_one(self.pool())
-        .await?;
-        (0..19)
-            .map(|i| row.try_get::<i64, _>(i))
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::from)
+        Ok(vec![self.results_version(period_id).await?])
     }
 
     /// Every bonus and penalty item of a period, removed ones included.

@@ -99,6 +99,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_explanation_deadlines.sql"),
         postgres: include_str!("../migrations/postgres/0007_explanation_deadlines.sql"),
     },
+    Migration {
+        version: 8,
+        name: "instances",
+        sqlite: include_str!("../migrations/sqlite/0008_instances.sql"),
+        postgres: include_str!("../migrations/postgres/0008_instances.sql"),
+    },
 ];
 
 /// How SQLite syncs a commit to disk (`PRAGMA synchronous`).

@@ -14,6 +14,7 @@ pub mod evidence_library;
 pub mod explanation_deadlines;
 pub mod imports;
 pub mod index_sets;
+pub mod jobs;
 pub mod periods;
 pub mod sessions;
 pub mod sheet_queries;

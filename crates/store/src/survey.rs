@@ -931,10 +931,11 @@ impl WriteTx {
         Ok(id)
     }
 
-    /// Claims a pending job for this worker; false if another worker took it.
+    /// Marks an import running for the worker that holds its job's lease (a pending one, or
+    /// a running one whose worker died); false once it is done or failed.
     pub async fn claim_import_job(&mut self, id: i64) -> Result<bool, StoreError> {
         let n = sqlx::query(
-            "UPDATE survey_import_jobs SET status = 'running' WHERE id = $1 AND status = 'pending'",
+            "UPDATE survey_import_jobs SET status = 'running' WHERE id = $1 AND status IN ('pending', 'running')",
         )
         .bind(id)
         .execute(&mut *self.tx)

@@ -400,20 +400,9 @@ pub async fn start(
         .await
         .map_err(|_| WebError::NotFound)?
         .size;
-    let mapping_json =
-        serde_json::to_string(&mapping).map_err(|e| WebError::Internal(e.to_string()))?;
-    let mut tx = state.store.begin_write(user.audit_actor()).await?;
-    let job_id = tx
-        .create_import_job(
-            qid,
-            &file_name,
-            &sha,
-            i64::try_from(size).unwrap_or(i64::MAX),
-            &mapping_json,
-        )
+    let job_id = state
+        .start_survey_import(user.audit_actor(), qid, &file_name, &sha, size, &mapping)
         .await?;
-    tx.commit().await?;
-    parindex_app::survey_jobs::spawn(&state, job_id);
     Ok(Redirect::to(&format!("/import-jobs/{job_id}")).into_response())
 }
 
@@ -447,7 +436,7 @@ pub async fn job(
     user.require(Action::ManageSurvey)?;
     let job = state.store.import_job(id).await?;
     let running = matches!(job.status.as_str(), "pending" | "running");
-    let progress = state.jobs.get(id);
+    let progress = state.survey_import_progress(id).await?;
     let report: FailureReport = if job.report.is_empty() {
         FailureReport::default()
     } else {

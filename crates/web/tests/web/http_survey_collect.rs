@@ -779,14 +779,9 @@ web_test!(
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let outcome = parindex_app::survey_jobs::run_job(
-            app.store(),
-            &app.state.evidence,
-            &app.state.jobs,
-            job,
-        )
-        .await
-        .unwrap();
+        let outcome = parindex_app::survey_jobs::run_job(&app.state, job)
+            .await
+            .unwrap();
         let parindex_app::survey_jobs::Outcome::Failed(report) = outcome else {
             panic!("the job must fail: {outcome:?}");
         };
