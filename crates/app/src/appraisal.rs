@@ -283,7 +283,8 @@ impl App {
         };
         let threads = self.threads(caller, period_id, unit_id).await?;
         if mark {
-            self.mark_threads_read(caller, &ev, &threads, &codes).await?;
+            self.mark_threads_read(caller, &ev, &threads, &codes)
+                .await?;
         }
         let unit_side = caller.role().is_unit_bound();
         let can_adjust = may_adjust(caller, &ev, &mine)
@@ -332,7 +333,8 @@ impl App {
             None => Vec::new(),
         };
         if mark {
-            self.mark_threads_read(caller, &ev, &threads, &codes).await?;
+            self.mark_threads_read(caller, &ev, &threads, &codes)
+                .await?;
         }
         // Whether the unit may still write (the flag is per leaf; every listed leaf is flagged).
         let due = self.open_explanation_due(&ev).await?;

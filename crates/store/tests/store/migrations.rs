@@ -77,7 +77,10 @@ async fn changed_migration_is_refused_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(parindex_pg), ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL")]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn changed_migration_is_refused_postgres() {
     changed_migration_is_refused(Backend::Postgres).await;
 }
@@ -101,7 +104,10 @@ async fn checksums_are_recorded_for_older_databases_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(parindex_pg), ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL")]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn checksums_are_recorded_for_older_databases_postgres() {
     checksums_are_recorded_for_older_databases(Backend::Postgres).await;
 }
@@ -109,7 +115,10 @@ async fn checksums_are_recorded_for_older_databases_postgres() {
 /// Two instances starting at the same moment against one fresh database: the advisory lock
 /// lets one migrate while the other waits, then finds everything applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(parindex_pg), ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL")]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn two_instances_starting_at_once_migrate_once_postgres() {
     let db = empty_pg_database().await;
     let (a, b) = tokio::join!(Store::connect(&db.url, 2), Store::connect(&db.url, 2));

@@ -33,7 +33,10 @@ async fn columns(store: &Store) -> BTreeSet<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(parindex_pg), ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL")]
+#[cfg_attr(
+    not(parindex_pg),
+    ignore = "needs PostgreSQL: set PARINDEX_TEST_DATABASE_URL"
+)]
 async fn sqlite_and_postgres_have_the_same_tables_and_columns() {
     let pg = TestDb::new(Backend::Postgres).await;
     let sqlite = TestDb::new(Backend::Sqlite).await;
