@@ -110,6 +110,9 @@ fn rule(method: &Method, path: &str, unit: i64) -> Option<Rule> {
     match path {
         "/login" | "/locale/{code}" | "/s/{token}" => Some(Rule::Public),
         p if p.starts_with("/public") => Some(Rule::Public),
+        // Outside the session layer: probes, static files, the open data API.
+        "/healthz" | "/readyz" | "/static/{file}" | "/survey.css" => Some(Rule::Public),
+        p if p.starts_with("/api/v1/") => Some(Rule::Public),
         "/"
         | "/account"
         | "/account/password"
