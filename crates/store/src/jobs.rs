@@ -276,7 +276,7 @@ impl Store {
             tx.commit().await?;
             return Ok(None);
         };
-        let job_id: i64 = row.try_get(0)?;
+        let job_id: i64 = row.try_get("id")?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 \
              WHERE id = $4 RETURNING {JOB_COLUMNS}"
@@ -417,7 +417,7 @@ impl Store {
         let Some(claimed) = claimed else {
             return Ok(None);
         };
-        let id: i64 = claimed.try_get(0)?;
+        let id: i64 = claimed.try_get("id")?;
         let row = sqlx::query(
             "SELECT n.id AS id, u.email AS email, n.title AS title, n.body AS body, n.link AS link \
              FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = $1",
