@@ -6,10 +6,8 @@
 use axum::http::{Request, StatusCode, header};
 use parindex_domain::IndexSet;
 use parindex_domain::rules::RuleSpec;
-use parindex_store::AuditActor;
-use parindex_store::index_sets::IndexSetContent;
 
-use crate::support::fixtures::{SO_YAML, open_period, so_set};
+use crate::support::fixtures::{open_period, publish_so_set, so_set};
 use crate::support::{TestApp, TestClient, download, pdf_text};
 use crate::web_test;
 
@@ -893,30 +891,7 @@ web_test!(
 web_test!(
     the_secretariat_chooses_the_participating_units,
     |app: TestApp| async move {
-        let doc = parindex_formats::parse_index_set_file(SO_YAML.as_bytes()).unwrap();
-        let mut tx = app
-            .store()
-            .begin_write(AuditActor::system("test"))
-            .await
-            .unwrap();
-        let set = tx
-            .create_index_set(
-                &IndexSetContent {
-                    code: doc.code.clone(),
-                    year: 2026,
-                    unit_group: "SO".into(),
-                    title: doc.title.clone(),
-                    illustrative: true,
-                    definition: serde_json::to_string(&doc).unwrap(),
-                    node_count: 123,
-                },
-                None,
-            )
-            .await
-            .unwrap();
-        tx.publish_index_set(set.id, 1).await.unwrap();
-        tx.commit().await.unwrap();
-        let set_id = set.id.to_string();
+        let set_id = publish_so_set(&app).await.to_string();
         let mut secretariat = app.login_as("thuky").await;
         let stp = format!("unit_{}", app.seed.unit_stp);
         let huyen = format!("unit_{}", app.seed.unit_huyen);
